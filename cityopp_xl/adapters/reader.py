@@ -1,0 +1,94 @@
+"""From the values of a workbook's sheets to checked :class:`~cityopp_xl.validate.Inputs`.
+
+Shared by the openpyxl adapter (files) and the xlwings adapter (a live Excel book): each
+gives a function returning one sheet's values as a 2-D list (one bulk read per sheet).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import pandas as pd
+
+from ..errors import Problem
+from ..model import Settings, framework_from_table, settings_from_table
+from ..validate import Inputs, read_cities, read_dimension_values, read_published
+from . import layout
+
+SheetValues = Callable[[str], list[list]]
+
+
+def read_inputs(sheet_names: Iterable[str], values_of: SheetValues) -> tuple[Inputs | None, list[Problem]]:
+    """Read and check every input sheet.
+
+    Parameters
+    ----------
+    sheet_names : the workbook's sheet names.
+    values_of : returns a sheet's values from A1 as a list of rows.
+
+    Returns
+    -------
+    (Inputs or None, problems): None when an error blocks scoring; every problem names
+    its sheet and cell.
+    """
+    names = list(sheet_names)
+    problems: list[Problem] = []
+    cache: dict[str, list[list]] = {}
+
+    def rows_of(sheet: str) -> list[list]:
+        if sheet not in cache:
+            cache[sheet] = values_of(sheet) or []
+        return cache[sheet]
+
+    def table(sheet: str, first_header: str, required: bool = True):
+        if sheet not in names:
+            if required:
+                problems.append(Problem(sheet, f"no sheet '{sheet}'", f"a sheet named '{sheet}' (sheets: {', '.join(names)})"))
+            return None
+        found = layout.find_table(sheet, rows_of(sheet), first_header)
+        if found is None:
+            problems.append(layout.missing_table_problem(sheet, first_header))
+        return found
+
+    framework_table = table(layout.SHEET_FRAMEWORK, layout.FIRST_HEADERS[layout.SHEET_FRAMEWORK])
+    cities_table = table(layout.SHEET_CITIES, layout.FIRST_HEADERS[layout.SHEET_CITIES])
+    framework = None
+    if framework_table is not None:
+        framework, found = framework_from_table(framework_table)
+        problems += found
+    cities: list[str] = []
+    if cities_table is not None:
+        cities, found = read_cities(cities_table)
+        problems += found
+    settings = Settings()
+    settings_table = table(layout.SHEET_SETTINGS, layout.FIRST_HEADERS[layout.SHEET_SETTINGS], required=False)
+    if settings_table is not None:
+        settings, found = settings_from_table(settings_table)
+        problems += found
+    if framework is None or not cities:
+        return None, problems
+
+    frames, addresses, column_addresses = [], {}, {}
+    for position, dimension in enumerate(framework.dimensions, start=1):
+        sheet = layout.data_sheet(position)
+        data = table(sheet, layout.DATA_FIRST_HEADER)
+        if data is None:
+            continue
+        first = rows_of(sheet)[0] if rows_of(sheet) else []
+        title = layout.cell_text(first[0] if first else None)
+        if title and title != dimension:
+            problems.append(Problem(f"{sheet}!A1", f"the title '{title}'", f"'{dimension}', dimension {position} of the Framework sheet (data sheets follow the framework's dimension order)"))
+        frame, where, column_where, found = read_dimension_values(data, framework, dimension, cities)
+        problems += found
+        frames.append(frame)
+        addresses.update(where)
+        column_addresses.update(column_where)
+    published = None
+    published_table = table(layout.SHEET_PUBLISHED, layout.FIRST_HEADERS[layout.SHEET_PUBLISHED], required=False)
+    if published_table is not None:
+        published, found = read_published(published_table, framework, cities)
+        problems += found
+    if any(p.blocking for p in problems) or len(frames) != len(framework.dimensions):
+        return None, problems
+    values = pd.concat(frames, axis=1)
+    return Inputs(framework, values, settings, published, addresses, column_addresses), problems

@@ -1,0 +1,359 @@
+"""Workbook files with openpyxl: read the inputs, write the output sheets, build new workbooks.
+
+Used by the CLI and the build script (no Excel needed). A recalculation writes to a
+temporary file beside the target and moves it into place, so a failed or interrupted run
+leaves the workbook as it was; an .xlsm keeps its VBA project and ribbon byte for byte.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as _dt
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import openpyxl
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.table import Table, TableStyleInfo
+
+from .. import pipeline as pipeline_module
+from ..errors import CityOppError, InputError, Problem
+from ..model import Framework, Settings
+from ..validate import Inputs, UncalculatedFormula
+from . import layout, macros
+from .reader import read_inputs
+
+MACRO_SUFFIXES = {".xlsm", ".xltm", ".xlam"}
+HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
+INPUT_FILL = PatternFill("solid", fgColor="FFF7E0")
+
+
+class WorkbookLockedError(CityOppError):
+    """Raised when another cityopp run is already writing the same workbook."""
+
+
+@dataclass
+class RunResult:
+    """What a recalculation did: the pipeline, every problem, and where it wrote."""
+
+    pipeline: pipeline_module.Pipeline | None
+    problems: list[Problem]
+    written: Path | None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def load_book(path: Path, *, read_only: bool = False, data_only: bool = False):
+    """Open a workbook without running or following anything in it: macros are kept as
+    opaque bytes (never run), external links are not loaded, formulas are not evaluated."""
+    path = Path(path)
+    keep_vba = path.suffix.lower() in MACRO_SUFFIXES and not read_only
+    return openpyxl.load_workbook(path, read_only=read_only, data_only=data_only, keep_vba=keep_vba, keep_links=False)
+
+
+def _sheet_rows(worksheet) -> list[list]:
+    return [list(row) for row in worksheet.iter_rows(values_only=True)]
+
+
+def read_book(book, path: Path) -> tuple[Inputs | None, list[Problem]]:
+    """Read and check the inputs of an open workbook (see :func:`reader.read_inputs`).
+
+    A formula cell in an input table is read as the value Excel last calculated for it
+    (openpyxl never evaluates formulas); a formula with no stored value is reported.
+    """
+    cached = {}
+
+    def values_of(sheet: str) -> list[list]:
+        rows = _sheet_rows(book[sheet])
+        if any(isinstance(v, str) and v.startswith("=") for row in rows for v in row):
+            if "book" not in cached:
+                cached["book"] = load_book(path, read_only=True, data_only=True)
+            computed = _sheet_rows(cached["book"][sheet])
+            for r, row in enumerate(rows):
+                for c, value in enumerate(row):
+                    if isinstance(value, str) and value.startswith("="):
+                        result = computed[r][c] if r < len(computed) and c < len(computed[r]) else None
+                        row[c] = UncalculatedFormula(value) if result is None else result
+        return rows
+
+    try:
+        return read_inputs(book.sheetnames, values_of)
+    finally:
+        if "book" in cached:
+            cached["book"].close()
+
+
+def validate_file(path: Path) -> tuple[Inputs | None, list[Problem], pipeline_module.Pipeline | None]:
+    """Check a workbook without writing anything; scores it when it can, to find the
+    warnings scoring itself raises (pre-scored columns that break their rule)."""
+    book = load_book(path)
+    inputs, problems = read_book(book, Path(path))
+    result = pipeline_module.run(inputs) if inputs is not None else None
+    return inputs, problems + (result.problems if result else []), result
+
+
+# --------------------------------------------------------------------------- writing outputs
+
+
+def write_outputs(book, outputs: list[layout.SheetOutput], *, remove_owned: bool = True) -> None:
+    """Replace the add-in's sheets: delete every owned sheet, then add each output right
+    after the sheet it follows. Input sheets are never touched."""
+    if remove_owned:
+        for name in list(book.sheetnames):
+            if layout.is_owned(name):
+                del book[name]
+    for output in outputs:
+        if output.name in book.sheetnames:
+            del book[output.name]
+        index = book.sheetnames.index(output.after) + 1 if output.after in book.sheetnames else len(book.sheetnames)
+        sheet = book.create_sheet(output.name, index)
+        write_sheet(sheet, output)
+
+
+def write_sheet(sheet, output: layout.SheetOutput) -> None:
+    """Write one :class:`~layout.SheetOutput` (values, then its bounded formats)."""
+    for row in output.cells:
+        sheet.append(row)
+    sheet["A1"].font = Font(bold=True, size=output.title_size)
+    bold = Font(bold=True)
+    for area in output.bold:
+        for row in sheet[area]:
+            for cell in row:
+                cell.font = bold
+    for area, number_format in output.number_formats.items():
+        for row in sheet[area]:
+            for cell in row:
+                cell.number_format = number_format
+    for letter, width in output.widths.items():
+        sheet.column_dimensions[letter].width = width
+    if output.freeze:
+        sheet.freeze_panes = output.freeze
+
+
+@contextlib.contextmanager
+def workbook_lock(path: Path):
+    """Hold an exclusive lock on ``path`` for the duration (a lock file beside it).
+
+    A second run on the same workbook fails at once with :class:`WorkbookLockedError`.
+    The lock dies with the process, so a killed run never leaves a stale lock behind.
+    """
+    lock_path = path.with_name(f".~{path.name}.cityopp.lock")
+    handle = open(lock_path, "a+")
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise WorkbookLockedError(f"{path}: another cityopp run is writing this workbook; try again when it has finished") from exc
+        except ImportError:  # Windows: msvcrt locks a byte range instead
+            import msvcrt
+
+            try:
+                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            except OSError as exc:
+                raise WorkbookLockedError(f"{path}: another cityopp run is writing this workbook; try again when it has finished") from exc
+        yield
+    finally:
+        handle.close()
+        with contextlib.suppress(OSError):
+            lock_path.unlink()
+
+
+def save_atomically(book, original: Path, target: Path) -> None:
+    """Save ``book`` to ``target`` through a temporary file in the same folder, restore
+    the original's VBA project and ribbon parts, then move it into place."""
+    target = Path(target)
+    handle, temporary = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=target.suffix, dir=target.parent)
+    os.close(handle)
+    temporary = Path(temporary)
+    try:
+        book.save(temporary)
+        if Path(original).suffix.lower() in MACRO_SUFFIXES:
+            macros.restore_macro_parts(Path(original), temporary)
+        os.replace(temporary, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+
+
+def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = None) -> RunResult:
+    """Recalculate a workbook file: read, check, score, write the output sheets.
+
+    Writes to ``out`` (default: the workbook itself) atomically. When a problem blocks
+    scoring, raises :class:`InputError` and writes nothing.
+    """
+    path = Path(path)
+    target = Path(out) if out is not None else path
+    if target.suffix.lower() != path.suffix.lower():
+        raise CityOppError(f"{target}: the output must keep the workbook's extension {path.suffix}")
+    with workbook_lock(target):
+        book = load_book(path)
+        inputs, problems = read_book(book, path)
+        if inputs is None:
+            raise InputError(problems)
+        result = pipeline_module.run(inputs)
+        problems = problems + result.problems
+        outputs = layout.render_outputs(result, problems, run_time=run_time, source=path.name)
+        write_outputs(book, outputs)
+        book.active = book.sheetnames.index(layout.SHEET_OVERALL)
+        for sheet in book.worksheets:
+            sheet.sheet_view.tabSelected = sheet.title == layout.SHEET_OVERALL
+        save_atomically(book, path, target)
+    return RunResult(result, problems, target)
+
+
+# --------------------------------------------------------------------------- new workbooks
+
+
+def _title_rows(sheet, title: str, note: str) -> None:
+    sheet["A1"] = title
+    sheet["A1"].font = Font(bold=True, size=layout.TITLE_FONT_SIZE)
+    sheet["A2"] = note
+    sheet["A2"].alignment = Alignment(wrap_text=False)
+
+
+def _add_table(sheet, name: str, header_row: int, columns: int, rows: int) -> None:
+    reference = f"A{header_row}:{get_column_letter(columns)}{header_row + max(rows, 1)}"
+    table = Table(displayName=name, ref=reference)
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+    sheet.add_table(table)
+
+
+def _header(sheet, row: int, values: list) -> None:
+    for column, value in enumerate(values, start=1):
+        cell = sheet.cell(row=row, column=column, value=value)
+        cell.font = Font(bold=True)
+
+
+def write_input_workbook(
+    path: Path,
+    framework: Framework,
+    cities: list[tuple[str, str]],
+    *,
+    settings: Settings | None = None,
+    values=None,
+    published=None,
+    title: str = "Chinese Cities of Opportunity",
+    about: list[str] = (),
+) -> None:
+    """Write a workbook holding only input sheets (no scores yet), as a plain .xlsx.
+
+    Parameters
+    ----------
+    framework : the framework (one Framework row per indicator).
+    cities : (city, province) pairs in edition order.
+    values : DataFrame indexed by city with one column per input column of the framework
+        (NaN left blank), or None for an empty template.
+    published : DataFrame indexed by city (dimension columns, overall, overall_rank) or None.
+    """
+    settings = settings or Settings()
+    book = openpyxl.Workbook()
+    book.properties.creator = "cityopp-xl"
+    fixed = _dt.datetime(2025, 1, 1)
+    book.properties.created = fixed
+    book.properties.modified = fixed
+    about_sheet = book.active
+    about_sheet.title = layout.SHEET_ABOUT
+    _about(about_sheet, title, framework, about)
+
+    sheet = book.create_sheet(layout.SHEET_FRAMEWORK)
+    _title_rows(sheet, "Framework", "One row per indicator, in framework order. Edit freely: add, drop or merge indicators; Recalculate reads this sheet.")
+    frame = framework.to_frame()
+    _header(sheet, layout.TABLE_HEADER_ROW, list(frame.columns))
+    for row in frame.itertuples(index=False):
+        sheet.append([layout.cell_value(v) if v != "" else None for v in row])
+    _add_table(sheet, "Framework", layout.TABLE_HEADER_ROW, len(frame.columns), len(frame))
+    for letter, width in zip("ABCDEFGHIJK", (6, 26, 34, 60, 11, 8, 24, 10, 10, 10, 40)):
+        sheet.column_dimensions[letter].width = width
+    sheet.freeze_panes = "A4"
+
+    sheet = book.create_sheet(layout.SHEET_CITIES)
+    _title_rows(sheet, "Cities", "The cities of this edition, in edition order. Every data sheet has one row per city, spelled exactly as here.")
+    _header(sheet, layout.TABLE_HEADER_ROW, ["city", "province"])
+    for city, province in cities:
+        sheet.append([city, province])
+    _add_table(sheet, "Cities", layout.TABLE_HEADER_ROW, 2, len(cities))
+    sheet.column_dimensions["A"].width = layout.WIDTH_CITY
+    sheet.column_dimensions["B"].width = 16
+
+    sheet = book.create_sheet(layout.SHEET_SETTINGS)
+    _title_rows(sheet, "Settings", "Overall tiers: a city is in the first tier whose minimum overall score it reaches; otherwise in the 'other tier'.")
+    settings_frame = settings.to_frame()
+    _header(sheet, layout.TABLE_HEADER_ROW, list(settings_frame.columns))
+    for row in settings_frame.itertuples(index=False):
+        sheet.append([layout.cell_value(v) for v in row])
+    _add_table(sheet, "Settings", layout.TABLE_HEADER_ROW, 3, len(settings_frame))
+    sheet.column_dimensions["A"].width = 12
+    sheet.column_dimensions["B"].width = 16
+
+    if published is not None:
+        sheet = book.create_sheet(layout.SHEET_PUBLISHED)
+        _title_rows(sheet, "Published figures", "Figures as printed in the report, for the Reconciliation sheet. Not used for scoring.")
+        columns = ["city", *framework.dimensions, "overall", "overall_rank"]
+        _header(sheet, layout.TABLE_HEADER_ROW, columns)
+        for city, _ in cities:
+            sheet.append([city, *[layout.cell_value(published.at[city, c]) for c in columns[1:]]])
+        _add_table(sheet, "Published", layout.TABLE_HEADER_ROW, len(columns), len(cities))
+        sheet.column_dimensions["A"].width = layout.WIDTH_CITY
+        sheet.freeze_panes = "B4"
+
+    labels = framework.column_labels()
+    for position, dimension in enumerate(framework.dimensions, start=1):
+        sheet = book.create_sheet(layout.data_sheet(position))
+        columns = framework.input_columns(dimension)
+        prescored = any(v.prescored for v in framework.variables_of(dimension))
+        note = (
+            "Published variable scores (pre-scored: taken as given and checked against each variable's tie rule)."
+            if prescored
+            else "Raw indicator values, one row per city. Leave a cell blank when a city has no value (it scores 1)."
+        )
+        _title_rows(sheet, dimension, note)
+        variable_of = {}
+        for variable in framework.variables_of(dimension):
+            for key in ([variable.name] if variable.prescored else [i.id for i in variable.indicators]):
+                variable_of[key] = variable.name
+        for column, key in enumerate(columns, start=2):
+            sheet.cell(row=layout.DATA_HEADER_ROW - 1, column=column, value=variable_of[key]).font = Font(italic=True)
+        _header(sheet, layout.DATA_HEADER_ROW, ["city", *[labels[c] for c in columns]])
+        for column in range(1, len(columns) + 2):
+            sheet.cell(row=layout.DATA_HEADER_ROW, column=column).alignment = Alignment(wrap_text=True, vertical="top")
+        for city, _ in cities:
+            row = [city]
+            for key in columns:
+                row.append(None if values is None else layout.cell_value(values.at[city, key]))
+            sheet.append(row)
+        _add_table(sheet, layout.data_table_name(position), layout.DATA_HEADER_ROW, len(columns) + 1, len(cities))
+        sheet.column_dimensions["A"].width = layout.WIDTH_CITY
+        for column in range(2, len(columns) + 2):
+            sheet.column_dimensions[get_column_letter(column)].width = 20
+        sheet.row_dimensions[layout.DATA_HEADER_ROW].height = 60
+        sheet.freeze_panes = f"B{layout.DATA_HEADER_ROW + 1}"
+    book.save(path)
+
+
+def _about(sheet, title: str, framework: Framework, about: list[str]) -> None:
+    lines = [
+        title,
+        "",
+        *about,
+        "",
+        "How this workbook works",
+        "Input sheets (edit these): Framework, Cities, Settings, Published (optional), and one 'Dn data' sheet per dimension.",
+        "Output sheets (written by Recalculate, replaced on every run): 'Dn scores' after each data sheet, Overall, Indicator scores, Reconciliation, Log and Problems.",
+        "Method: each indicator is scored by rank (best city N points, last 1, tied cities share the best score of their group, no value scores 1);",
+        "a variable of 2 or 3 indicators re-scores their sum; a dimension adds its variable scores; the overall score adds the dimensions. No weights.",
+        "Recalculate: the CityOpp ribbon tab in Excel, or on any computer: cityopp recalc THIS_WORKBOOK.xlsm",
+        "",
+        f"Framework: {len(framework.dimensions)} dimensions, {len(framework.variables)} variables, {len(framework.indicators)} indicators.",
+    ]
+    for line in lines:
+        sheet.append([line])
+    sheet["A1"].font = Font(bold=True, size=16)
+    sheet.cell(row=len(about) + 4, column=1).font = Font(bold=True)
+    sheet.column_dimensions["A"].width = 120

@@ -1,0 +1,60 @@
+"""Errors raised by cityopp_xl, and the Problem record every check reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: How many problems an error message lists before it says "and N more".
+MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located precisely enough to fix it.
+
+    ``where`` is an A1 reference such as ``"D1 data!C7"`` (or a sheet/file name when no
+    single cell is to blame); ``found`` and ``expected`` are short plain phrases;
+    ``severity`` is ``"error"`` (scoring cannot go on) or ``"warning"`` (it can).
+    """
+
+    where: str
+    found: str
+    expected: str
+    severity: str = "error"
+
+    @property
+    def blocking(self) -> bool:
+        return self.severity == "error"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.found}, expected {self.expected}"
+
+
+def format_problems(problems: list[Problem], limit: int = MAX_LISTED) -> str:
+    """The problems as lines, the first ``limit`` of them, then a count of the rest."""
+    lines = [str(p) for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"... and {len(problems) - limit} more")
+    return "\n".join(lines)
+
+
+class CityOppError(Exception):
+    """Base class of every error cityopp_xl raises on purpose."""
+
+
+class InputError(CityOppError):
+    """Raised when the input data (values, cities, sheets) cannot be scored as it is."""
+
+    def __init__(self, problems: list[Problem] | Problem | str):
+        if isinstance(problems, str):
+            problems = [Problem(where="input", found=problems, expected="valid input")]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        errors = [p for p in self.problems if p.blocking] or self.problems
+        head = f"{len(errors)} problem{'s' if len(errors) != 1 else ''} block scoring:\n"
+        super().__init__(head + format_problems(errors))
+
+
+class MethodError(InputError):
+    """Raised when the framework or settings ask for a method that does not exist or cannot work."""

@@ -1,0 +1,508 @@
+"""The index's structure as data: indicators, variables, dimensions, directions, tie rules, settings.
+
+Nothing here knows about Excel or files. Readers (``adapters/``) turn sheets or CSV files
+into :class:`SheetTable` objects; :func:`framework_from_table` and
+:func:`settings_from_table` turn those into a :class:`Framework` and :class:`Settings`,
+collecting every problem with the cell it came from.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import pandas as pd
+
+from .errors import MethodError, Problem
+
+DIRECTIONS = ("higher", "lower", "target", "tiers")
+TIE_RULES = ("best", "worst")
+
+#: Column names of the framework table, in the order the workbook shows them.
+FRAMEWORK_COLUMNS = (
+    "id",
+    "dimension",
+    "variable",
+    "indicator",
+    "direction",
+    "ties",
+    "points",
+    "prescored",
+    "unit",
+    "data_year",
+    "source",
+)
+REQUIRED_FRAMEWORK_COLUMNS = ("id", "dimension", "variable", "indicator", "direction")
+
+_YES = {"yes", "y", "true", "1", "x"}
+_NO = {"no", "n", "false", "0", ""}
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def column_letter(number: int) -> str:
+    """1 -> 'A', 27 -> 'AA'."""
+    letters = ""
+    while number > 0:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def quote_sheet(sheet: str) -> str:
+    """A sheet name as Excel writes it in a reference: quoted when it has spaces or punctuation."""
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", sheet):
+        return sheet
+    return "'" + sheet.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class SheetTable:
+    """A table read from a sheet (or a CSV file), with enough to name any of its cells.
+
+    ``frame`` holds the table body: one row per data row, one column per header. Its
+    index is the 0-based body row number unless a reader re-indexed it (by city).
+    ``first_row`` is the sheet row of the first body row (1-based) and ``first_col`` the
+    sheet column of the first frame column (1-based). ``rows`` maps an index label to
+    its 0-based body row when the frame was re-indexed.
+    """
+
+    sheet: str
+    frame: pd.DataFrame
+    first_row: int = 2
+    first_col: int = 1
+    rows: dict = field(default_factory=dict, compare=False, hash=False)
+    #: "a1" names cells as ``Sheet!C7``; "csv" as ``file.csv line 7 (column 'value')``.
+    style: str = "a1"
+
+    def address(self, row, column=None) -> str:
+        """The A1 reference (``Sheet!C7``) of a body cell, by index label and column name.
+
+        With ``column=None`` the reference is the row's first cell.
+        """
+        position = self.rows.get(row, row) if self.rows else row
+        if not isinstance(position, (int,)) or isinstance(position, bool):
+            position = list(self.frame.index).index(row)
+        col = 0 if column is None else list(self.frame.columns).index(column)
+        if self.style == "csv":
+            name = self.frame.columns[col]
+            return f"{self.sheet} line {self.first_row + position} (column '{name}')"
+        return f"{self.sheet}!{column_letter(self.first_col + col)}{self.first_row + position}"
+
+    def header_address(self, column) -> str:
+        """The A1 reference of a column's header cell (the row above the body)."""
+        col = list(self.frame.columns).index(column)
+        if self.style == "csv":
+            return f"{self.sheet} line {self.first_row - 1} (header '{column}')"
+        return f"{self.sheet}!{column_letter(self.first_col + col)}{self.first_row - 1}"
+
+
+# --------------------------------------------------------------------------- framework
+
+
+@dataclass(frozen=True)
+class Direction:
+    """How an indicator's raw value is turned into "larger is better".
+
+    ``kind`` is ``higher`` (x), ``lower`` (-x), ``target`` (-|x - target|) or ``tiers``
+    (the value is a tier number 1..len(points) and scores ``points[tier - 1]``).
+    """
+
+    kind: str
+    target: float | None = None
+    points: tuple[float, ...] = ()
+
+    def __str__(self) -> str:
+        if self.kind == "target":
+            return f"target:{_number_text(self.target)}"
+        return self.kind
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One measured quantity; ``id`` is its key in data sheets and files."""
+
+    id: str
+    name: str
+    direction: Direction
+    unit: str = ""
+    data_year: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Variable:
+    """1 to 3 indicators whose scores are summed and re-scored (or one pre-scored column).
+
+    ``ties`` is the tie rule of the variable score: ``best`` (tied cities share the best
+    score of their group) or ``worst`` (they share the lowest). ``prescored`` means the
+    data carry the variable score itself, taken as given and only checked.
+    """
+
+    name: str
+    dimension: str
+    indicators: tuple[Indicator, ...]
+    ties: str = "best"
+    prescored: bool = False
+
+
+@dataclass(frozen=True)
+class Framework:
+    """Dimensions → variables → indicators, in framework order. No weights anywhere."""
+
+    variables: tuple[Variable, ...]
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for variable in self.variables:
+            seen.setdefault(variable.dimension, None)
+        return tuple(seen)
+
+    @property
+    def indicators(self) -> tuple[Indicator, ...]:
+        return tuple(i for v in self.variables for i in v.indicators)
+
+    def variables_of(self, dimension: str) -> tuple[Variable, ...]:
+        return tuple(v for v in self.variables if v.dimension == dimension)
+
+    def variable(self, name: str) -> Variable:
+        for variable in self.variables:
+            if variable.name == name:
+                return variable
+        raise KeyError(name)
+
+    def input_columns(self, dimension: str | None = None) -> list[str]:
+        """The data columns the framework expects: indicator ids, or the variable name of a
+        pre-scored variable (its one column holds the variable score)."""
+        variables = self.variables if dimension is None else self.variables_of(dimension)
+        columns: list[str] = []
+        for variable in variables:
+            if variable.prescored:
+                columns.append(variable.name)
+            else:
+                columns.extend(i.id for i in variable.indicators)
+        return columns
+
+    def column_labels(self) -> dict[str, str]:
+        """A readable label per input column: ``"1 Total GDP"`` or ``"<variable> (score)"``."""
+        labels: dict[str, str] = {}
+        for variable in self.variables:
+            if variable.prescored:
+                labels[variable.name] = f"{variable.name} (score)"
+            else:
+                for indicator in variable.indicators:
+                    labels[indicator.id] = f"{indicator.id} {indicator.name}"
+        return labels
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per indicator with the columns of :data:`FRAMEWORK_COLUMNS`."""
+        rows = []
+        for variable in self.variables:
+            for indicator in variable.indicators:
+                rows.append(
+                    {
+                        "id": indicator.id,
+                        "dimension": variable.dimension,
+                        "variable": variable.name,
+                        "indicator": indicator.name,
+                        "direction": str(indicator.direction),
+                        "ties": variable.ties,
+                        "points": ",".join(_number_text(p) for p in indicator.direction.points),
+                        "prescored": "yes" if variable.prescored else "no",
+                        "unit": indicator.unit,
+                        "data_year": indicator.data_year,
+                        "source": indicator.source,
+                    }
+                )
+        return pd.DataFrame(rows, columns=list(FRAMEWORK_COLUMNS))
+
+    def rules(self) -> dict:
+        """The rules in force, JSON-serialisable (for the run log)."""
+        return {
+            v.name: {
+                "dimension": v.dimension,
+                "ties": v.ties,
+                "prescored": v.prescored,
+                "indicators": {
+                    i.id: str(i.direction)
+                    + (f" points={','.join(_number_text(p) for p in i.direction.points)}" if i.direction.points else "")
+                    for i in v.indicators
+                },
+            }
+            for v in self.variables
+        }
+
+
+def _number_text(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _text(value) -> str:
+    """A cell as trimmed text ('' for blank; 3.0 -> '3')."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer():
+            return str(int(value))
+    return str(value).strip()
+
+
+def parse_direction(text: str, points_text: str = "") -> tuple[Direction | None, list[tuple[str, str]]]:
+    """Parse a framework direction cell (and its points cell for ``tiers``).
+
+    Returns the direction (None when unusable) and a list of (found, expected) problems;
+    ``where`` is added by the caller.
+    """
+    problems: list[tuple[str, str]] = []
+    raw = text.strip()
+    lowered = raw.lower().replace(" ", "")
+    points: tuple[float, ...] = ()
+    if points_text:
+        try:
+            points = tuple(float(p) for p in re.split(r"[,;\s]+", points_text.strip()) if p)
+        except ValueError:
+            problems.append((f"points '{points_text}'", "a comma-separated list of numbers such as '60,50,40'"))
+    if lowered in ("higher", "lower"):
+        return Direction(lowered), problems
+    if lowered.startswith("target"):
+        match = re.fullmatch(r"target:([-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)", lowered)
+        if not match:
+            problems.append((f"direction '{raw}'", "'target:T' with a number T, such as 'target:0'"))
+            return None, problems
+        return Direction("target", target=float(match.group(1))), problems
+    if lowered == "tiers":
+        if not points and not problems:
+            problems.append(("direction 'tiers' with no points", "a points table such as '60,50,40,30,20,10,5' in the points column"))
+            return None, problems
+        return Direction("tiers", points=points), problems
+    problems.append((f"direction '{raw}'" if raw else "a blank direction", "higher, lower, target:T or tiers"))
+    return None, problems
+
+
+def parse_flag(text: str) -> bool | None:
+    lowered = text.strip().lower()
+    if lowered in _YES:
+        return True
+    if lowered in _NO:
+        return False
+    return None
+
+
+def framework_from_table(table: SheetTable) -> tuple[Framework | None, list[Problem]]:
+    """Build the framework from its table (one row per indicator, framework order).
+
+    Parameters
+    ----------
+    table : SheetTable
+        Columns named as :data:`FRAMEWORK_COLUMNS` (``id, dimension, variable, indicator,
+        direction`` required; ``ties``, ``points``, ``prescored`` optional; other columns
+        ignored). Blank rows are skipped.
+
+    Returns
+    -------
+    (Framework or None, problems)
+        None when an error makes the framework unusable; every problem names its cell.
+    """
+    frame = table.frame
+    problems: list[Problem] = []
+    columns = {str(c).strip().lower(): c for c in frame.columns}
+    missing = [c for c in REQUIRED_FRAMEWORK_COLUMNS if c not in columns]
+    if missing:
+        problems.append(
+            Problem(
+                where=f"{table.sheet}!{column_letter(table.first_col)}{table.first_row - 1}",
+                found=f"no column {', '.join(repr(m) for m in missing)} in the header",
+                expected=f"the columns {', '.join(REQUIRED_FRAMEWORK_COLUMNS)}",
+            )
+        )
+        return None, problems
+
+    def cell(row, name):
+        return _text(frame.at[row, columns[name]]) if name in columns else ""
+
+    def where(row, name):
+        return table.address(row, columns[name]) if name in columns else table.address(row)
+
+    variables: dict[str, dict] = {}
+    seen_ids: dict[str, str] = {}
+    for row in frame.index:
+        values = {name: cell(row, name) for name in FRAMEWORK_COLUMNS}
+        if not any(values[name] for name in REQUIRED_FRAMEWORK_COLUMNS):
+            continue  # a blank row
+        for name in REQUIRED_FRAMEWORK_COLUMNS:
+            if not values[name] and name != "direction":
+                problems.append(Problem(where(row, name), f"a blank {name}", f"the indicator's {name}"))
+        identifier = values["id"]
+        if identifier and identifier in seen_ids:
+            problems.append(
+                Problem(where(row, "id"), f"indicator id '{identifier}' again (first at {seen_ids[identifier]})", "a unique id per indicator")
+            )
+        elif identifier:
+            seen_ids[identifier] = where(row, "id")
+        direction, direction_problems = parse_direction(values["direction"], values["points"])
+        for found, expected in direction_problems:
+            problems.append(Problem(where(row, "direction" if "points" not in found else "points"), found, expected))
+        if direction is not None and direction.kind != "tiers" and values["points"]:
+            problems.append(
+                Problem(where(row, "points"), f"points '{values['points']}' on a '{direction}' indicator", "points only with direction 'tiers'", "warning")
+            )
+        ties = values["ties"].lower() or "best"
+        if ties not in TIE_RULES:
+            problems.append(Problem(where(row, "ties"), f"tie rule '{values['ties']}'", "best or worst"))
+            ties = "best"
+        prescored = parse_flag(values["prescored"])
+        if prescored is None:
+            problems.append(Problem(where(row, "prescored"), f"'{values['prescored']}'", "yes or no"))
+            prescored = False
+        name, dimension = values["variable"], values["dimension"]
+        if not name or not identifier:
+            continue
+        entry = variables.get(name)
+        if entry is None:
+            entry = variables[name] = {
+                "dimension": dimension,
+                "indicators": [],
+                "ties": ties,
+                "prescored": prescored,
+                "row": row,
+                "ties_given": bool(values["ties"]),
+            }
+        else:
+            if entry["dimension"] != dimension:
+                problems.append(
+                    Problem(where(row, "dimension"), f"variable '{name}' in dimension '{dimension}'", f"'{entry['dimension']}', as on its first row {where(entry['row'], 'dimension')}")
+                )
+            if values["ties"] and entry["ties_given"] and ties != entry["ties"]:
+                problems.append(
+                    Problem(where(row, "ties"), f"tie rule '{ties}' for variable '{name}'", f"'{entry['ties']}', as on its first row (one rule per variable)")
+                )
+            elif values["ties"] and not entry["ties_given"]:
+                entry["ties"], entry["ties_given"] = ties, True
+            if prescored != entry["prescored"]:
+                problems.append(
+                    Problem(where(row, "prescored"), f"prescored '{values['prescored']}' for variable '{name}'", "the same flag on every row of a variable")
+                )
+        entry["indicators"].append(
+            Indicator(
+                id=identifier,
+                name=values["indicator"],
+                direction=direction or Direction("higher"),
+                unit=values["unit"],
+                data_year=values["data_year"],
+                source=values["source"],
+            )
+        )
+
+    built: list[Variable] = []
+    for name, entry in variables.items():
+        count = len(entry["indicators"])
+        if not 1 <= count <= 3:
+            problems.append(
+                Problem(where(entry["row"], "variable"), f"variable '{name}' with {count} indicators", "1 to 3 indicators per variable")
+            )
+        built.append(Variable(name, entry["dimension"], tuple(entry["indicators"]), entry["ties"], entry["prescored"]))
+
+    # Variables of a dimension must be contiguous? No: order of first appearance is kept.
+    framework = Framework(tuple(built))
+    for dimension in framework.dimensions:
+        count = len(framework.variables_of(dimension))
+        if count != 5:
+            first = next(v for v in framework.variables if v.dimension == dimension)
+            problems.append(
+                Problem(
+                    where(variables[first.name]["row"], "dimension"),
+                    f"dimension '{dimension}' with {count} variables",
+                    "5 variables per dimension, as in the published method (scoring goes on)",
+                    "warning",
+                )
+            )
+    if not built:
+        problems.append(Problem(f"{table.sheet}", "no indicator rows", "one row per indicator"))
+    if any(p.blocking for p in problems):
+        return None, problems
+    return framework, problems
+
+
+# --------------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Run settings that are not part of the framework.
+
+    ``tiers``: (label, minimum overall score) from the highest tier down; a city is in the
+    first tier whose minimum its overall score reaches, else in ``other_tier``.
+    """
+
+    tiers: tuple[tuple[str, float], ...] = (("First tier", 2400.0), ("Second tier", 2000.0), ("Third tier", 1500.0))
+    other_tier: str = "Other"
+
+    def to_dict(self) -> dict:
+        return {"tiers": [[label, minimum] for label, minimum in self.tiers], "other_tier": self.other_tier}
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = [{"setting": "tier", "label": label, "value": minimum} for label, minimum in self.tiers]
+        rows.append({"setting": "other tier", "label": self.other_tier, "value": None})
+        return pd.DataFrame(rows, columns=["setting", "label", "value"])
+
+
+def settings_from_table(table: SheetTable) -> tuple[Settings, list[Problem]]:
+    """Read settings rows ``setting, label, value``: ``tier`` rows (label, minimum overall
+    score) and one ``other tier`` row (label). Unknown settings are reported as warnings."""
+    problems: list[Problem] = []
+    frame = table.frame
+    columns = {str(c).strip().lower(): c for c in frame.columns}
+    if not {"setting", "label", "value"} <= set(columns):
+        problems.append(
+            Problem(f"{table.sheet}!A{table.first_row - 1}", "a header without setting, label, value", "the columns setting, label, value")
+        )
+        return Settings(), problems
+    tiers: list[tuple[str, float]] = []
+    other = Settings().other_tier
+    for row in frame.index:
+        setting = _text(frame.at[row, columns["setting"]]).lower()
+        label = _text(frame.at[row, columns["label"]])
+        value = frame.at[row, columns["value"]]
+        if not setting:
+            continue
+        if setting == "tier":
+            number = _as_float(value)
+            if number is None:
+                problems.append(Problem(table.address(row, columns["value"]), f"'{_text(value)}'", "a minimum overall score (a number)"))
+                continue
+            tiers.append((label or f"Tier {len(tiers) + 1}", number))
+        elif setting == "other tier":
+            other = label or other
+        else:
+            problems.append(Problem(table.address(row, columns["setting"]), f"unknown setting '{setting}'", "tier or other tier", "warning"))
+    ordered = sorted(tiers, key=lambda t: -t[1])
+    if tiers and ordered != tiers:
+        problems.append(Problem(f"{table.sheet}", "tier minimums not in falling order", "the highest tier first (they were sorted)", "warning"))
+    return Settings(tuple(ordered) if tiers else (), other), problems
+
+
+def _as_float(value) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return None if math.isnan(float(value)) else float(value)
+    try:
+        return float(str(value).replace(",", "").strip())
+    except ValueError:
+        return None
+
+
+def check_framework(framework: Framework | None, problems: Iterable[Problem]) -> Framework:
+    """Raise :class:`MethodError` listing every blocking problem, else return the framework."""
+    problems = list(problems)
+    if framework is None or any(p.blocking for p in problems):
+        raise MethodError(problems)
+    return framework

@@ -1,0 +1,246 @@
+"""The scoring pipeline: named stages, and a log of every step that can replay it.
+
+``run(inputs) -> Pipeline``. A :class:`Pipeline` keeps the stages ``raw``,
+``indicator_scores``, ``variable_scores``, ``dimension_scores``, ``dimension_ranks`` and
+``overall``, and ``log``: one frozen :class:`StepRecord` per step with its exact,
+JSON-serialisable parameters. ``Pipeline.rerun(from_step=..., **changes)`` replays the
+log with changed parameters (sensitivity analysis is a loop of reruns); the inputs are
+never modified.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from . import scoring
+from .errors import Problem
+from .model import Direction, Framework, Settings
+from .validate import Inputs
+
+STEPS = ("score_indicators", "score_variables", "aggregate_dimensions", "aggregate_overall")
+STAGES = ("raw", "indicator_scores", "variable_scores", "dimension_scores", "dimension_ranks", "overall")
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """What one step did: its exact parameters, stages in and out, shape, gaps, warnings."""
+
+    step: str
+    params: dict
+    inputs: tuple[str, ...]
+    output: str
+    shape: tuple[int, int]
+    missing: int
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict:
+        return {
+            "step": self.step,
+            "params": self.params,
+            "inputs": list(self.inputs),
+            "output": self.output,
+            "shape": list(self.shape),
+            "missing": self.missing,
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass
+class Pipeline:
+    """The stages of one run and the log that produced them."""
+
+    inputs: Inputs
+    stages: dict[str, pd.DataFrame] = field(default_factory=dict)
+    log: list[StepRecord] = field(default_factory=list)
+    #: Warnings found while scoring (pre-scored columns that break their rule), with cells.
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def framework(self) -> Framework:
+        return self.inputs.framework
+
+    @property
+    def settings(self) -> Settings:
+        return self.inputs.settings
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for record in self.log for w in record.warnings]
+
+    def __getitem__(self, stage: str) -> pd.DataFrame:
+        return self.stages[stage]
+
+    def log_json(self) -> str:
+        return json.dumps([r.to_dict() for r in self.log], indent=2, ensure_ascii=False)
+
+    def rerun(self, from_step: str = STEPS[0], **changes) -> "Pipeline":
+        """Replay the log from ``from_step`` with changed parameters.
+
+        ``changes`` may hold ``directions={id: "lower" | "target:T" | ...}``,
+        ``points={id: [..]}``, ``ties={variable: "best" | "worst"}``,
+        ``tiers=[[label, minimum], ...]`` and ``other_tier=label``. Stages before
+        ``from_step`` are reused as they are. Returns a new Pipeline.
+        """
+        if from_step not in STEPS:
+            raise ValueError(f"unknown step {from_step!r}; steps are {', '.join(STEPS)}")
+        unknown = set(changes) - {"directions", "points", "ties", "tiers", "other_tier"}
+        if unknown:
+            raise ValueError(f"unknown change {', '.join(sorted(unknown))}")
+        framework, settings = _changed(self.framework, self.settings, changes)
+        inputs = dataclasses.replace(self.inputs, framework=framework, settings=settings)
+        start = STEPS.index(from_step)
+        kept = {"raw"} | {record.output for record in self.log[:start]}
+        if from_step == "aggregate_overall":
+            kept.add("dimension_ranks")
+        carried = list(self.problems) if start > STEPS.index("score_variables") else []
+        pipeline = Pipeline(inputs, {k: v for k, v in self.stages.items() if k in kept}, list(self.log[:start]), carried)
+        for step in STEPS[start:]:
+            _STEP_FUNCTIONS[step](pipeline)
+        return pipeline
+
+
+def _changed(framework: Framework, settings: Settings, changes: dict) -> tuple[Framework, Settings]:
+    directions = changes.get("directions", {})
+    points = changes.get("points", {})
+    ties = changes.get("ties", {})
+    variables = []
+    for variable in framework.variables:
+        indicators = []
+        for indicator in variable.indicators:
+            direction = indicator.direction
+            if indicator.id in directions:
+                text = directions[indicator.id]
+                kind, _, target = text.partition(":")
+                direction = Direction(kind, float(target) if target else None, direction.points)
+            if indicator.id in points:
+                direction = dataclasses.replace(direction, points=tuple(float(p) for p in points[indicator.id]))
+            indicators.append(dataclasses.replace(indicator, direction=direction))
+        variables.append(dataclasses.replace(variable, indicators=tuple(indicators), ties=ties.get(variable.name, variable.ties)))
+    if "tiers" in changes or "other_tier" in changes:
+        settings = Settings(
+            tuple((str(label), float(minimum)) for label, minimum in changes.get("tiers", settings.tiers)),
+            changes.get("other_tier", settings.other_tier),
+        )
+    return Framework(tuple(variables)), settings
+
+
+def _record(pipeline: Pipeline, step: str, params: dict, inputs: tuple[str, ...], output: str, frame: pd.DataFrame, warnings=()) -> None:
+    pipeline.stages[output] = frame
+    pipeline.log.append(
+        StepRecord(step, params, inputs, output, tuple(frame.shape), int(frame.isna().sum().sum()), tuple(warnings))
+    )
+
+
+def _score_indicators(pipeline: Pipeline) -> None:
+    framework = pipeline.framework
+    scored = [i for v in framework.variables if not v.prescored for i in v.indicators]
+    params = {
+        "directions": {i.id: str(i.direction) for i in scored},
+        "points": {i.id: list(i.direction.points) for i in scored if i.direction.kind == "tiers"},
+        "missing_scores": 1,
+        "ties": "best",
+    }
+    frame = scoring.score_indicators(pipeline.stages["raw"], framework)
+    _record(pipeline, "score_indicators", params, ("raw",), "indicator_scores", frame)
+
+
+def _score_variables(pipeline: Pipeline) -> None:
+    framework = pipeline.framework
+    raw = pipeline.stages["raw"]
+    prescored_names = [v.name for v in framework.variables if v.prescored]
+    prescored = raw[prescored_names].fillna(1).astype(scoring.SCORE_DTYPE) if prescored_names else pd.DataFrame(index=raw.index)
+    mismatches = scoring.find_prescored_mismatches(prescored, framework)
+    warnings = [
+        f"pre-scored variable '{m.variable}' could not have come from its rule '{m.rule}': {m.detail}"
+        for m in mismatches
+    ]
+    for m in mismatches:
+        pipeline.problems.append(
+            Problem(
+                pipeline.inputs.column_addresses.get(m.variable, m.variable),
+                f"pre-scored '{m.variable}' with scores that its tie rule '{m.rule}' cannot give: {m.detail}",
+                "a column scored by the declared rule (scoring goes on with the given scores)",
+                "warning",
+            )
+        )
+    params = {
+        "composition": {v.name: [i.id for i in v.indicators] for v in framework.variables if not v.prescored},
+        "ties": {v.name: v.ties for v in framework.variables},
+        "prescored": prescored_names,
+    }
+    frame = scoring.score_variables(pipeline.stages["indicator_scores"], prescored, framework)
+    _record(pipeline, "score_variables", params, ("indicator_scores", "raw"), "variable_scores", frame, warnings)
+
+
+def _aggregate_dimensions(pipeline: Pipeline) -> None:
+    framework = pipeline.framework
+    params = {"dimensions": {d: [v.name for v in framework.variables_of(d)] for d in framework.dimensions}, "weights": "none"}
+    frame = scoring.aggregate_dimensions(pipeline.stages["variable_scores"], framework)
+    _record(pipeline, "aggregate_dimensions", params, ("variable_scores",), "dimension_scores", frame)
+    pipeline.stages["dimension_ranks"] = scoring.rank_dimensions(frame)
+
+
+def _aggregate_overall(pipeline: Pipeline) -> None:
+    params = pipeline.settings.to_dict() | {"rank": "competition"}
+    frame = scoring.aggregate_overall(pipeline.stages["dimension_scores"], pipeline.settings)
+    _record(pipeline, "aggregate_overall", params, ("dimension_scores",), "overall", frame)
+
+
+_STEP_FUNCTIONS = {
+    "score_indicators": _score_indicators,
+    "score_variables": _score_variables,
+    "aggregate_dimensions": _aggregate_dimensions,
+    "aggregate_overall": _aggregate_overall,
+}
+
+
+def run(inputs: Inputs) -> Pipeline:
+    """Score everything: raw values → indicator, variable, dimension and overall scores.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        Checked inputs (see :mod:`cityopp_xl.validate`); ``inputs.values`` is never changed.
+
+    Returns
+    -------
+    Pipeline with every stage and a log of four steps.
+    """
+    pipeline = Pipeline(inputs, {"raw": inputs.values.copy()}, [])
+    for step in STEPS:
+        _STEP_FUNCTIONS[step](pipeline)
+    return pipeline
+
+
+def fingerprint(*parts) -> str:
+    """A short SHA-256 fingerprint of frames, dicts and strings (order matters)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, pd.DataFrame):
+            digest.update(part.to_csv(lineterminator="\n", float_format="%.17g").encode("utf-8"))
+        else:
+            digest.update(json.dumps(part, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()[:16]
+
+
+def input_fingerprints(inputs: Inputs) -> dict[str, str]:
+    """A fingerprint of each input: the framework, the cities, the settings and each
+    dimension's data, plus ``all`` over everything."""
+    framework = inputs.framework
+    prints = {
+        "framework": fingerprint(framework.to_frame()),
+        "cities": fingerprint(list(inputs.values.index)),
+        "settings": fingerprint(inputs.settings.to_dict()),
+    }
+    for dimension in framework.dimensions:
+        prints[dimension] = fingerprint(inputs.values[framework.input_columns(dimension)])
+    if inputs.published is not None:
+        prints["published"] = fingerprint(inputs.published)
+    prints["all"] = fingerprint(prints)
+    return prints

@@ -1,0 +1,274 @@
+"""Rank scoring and aggregation (METHOD.md sections 2-4): frames in, frames out.
+
+Every frame is indexed by city (the ``city`` index, in edition order) and its columns are
+codes: indicator ids, variable names or dimension names. N, the number of cities, is
+always the number of rows: nothing assumes 60.
+
+All ranking goes through :meth:`pandas.DataFrame.rank` with ``method="min"`` (competition
+ranking), one vectorised call per step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .model import Direction, Framework, Settings
+
+SCORE_DTYPE = "int64"
+
+
+# --------------------------------------------------------------------------- one column
+
+
+def transform(values: pd.Series | pd.DataFrame, direction: Direction) -> pd.Series | pd.DataFrame:
+    """Turn raw values into "larger is better" by the indicator's direction.
+
+    ``higher``: x; ``lower``: -x; ``target``: -|x - T|. NaN (no value) stays NaN.
+    ``tiers`` values are not ranked: use :func:`tier_scores`.
+    """
+    if direction.kind == "higher":
+        return values
+    if direction.kind == "lower":
+        return -values
+    if direction.kind == "target":
+        return -(values - direction.target).abs()
+    raise ValueError(f"direction {direction} is not ranked; use tier_scores")
+
+
+def rank_scores(better: pd.DataFrame, ties: str = "best") -> pd.DataFrame:
+    """Score every column of ``better`` (larger is better, NaN = no value) by rank.
+
+    Parameters
+    ----------
+    better : DataFrame
+        Index: cities (N rows); columns: anything; float values, NaN for a missing value.
+    ties : {"best", "worst"}
+        ``best``: score = N - (number of cities with a strictly better value): the best
+        city gets N, tied cities share the best score of their group, the next group
+        skips (60, 59, 59, 57). ``worst``: score = 1 + (number of cities with a strictly
+        lower value, cities without a value counting as lower): tied cities share the
+        lowest score of their group.
+
+    Returns
+    -------
+    DataFrame of int64 scores in 1..N, same shape; a city with no value scores 1.
+    """
+    n = len(better.index)
+    if ties == "best":
+        # rank(min, descending) = 1 + (number strictly better); NaN rows keep NaN.
+        ranks = better.rank(method="min", ascending=False, na_option="keep")
+        scores = (n + 1) - ranks
+    elif ties == "worst":
+        # NaN ranks first ascending, so missing values count as lower than any value.
+        ranks = better.rank(method="min", ascending=True, na_option="top")
+        scores = ranks.where(better.notna())
+    else:
+        raise ValueError(f"unknown tie rule {ties!r}")
+    return scores.fillna(1).astype(SCORE_DTYPE)
+
+
+def rank_score(better: pd.Series, ties: str = "best") -> pd.Series:
+    """:func:`rank_scores` for one column (a Series indexed by city)."""
+    return rank_scores(better.to_frame(), ties=ties).iloc[:, 0]
+
+
+def tier_scores(tiers: pd.Series | pd.DataFrame, points: tuple[float, ...]) -> pd.Series | pd.DataFrame:
+    """Look tier numbers up in a points table: tier k scores ``points[k - 1]``; no value scores 1.
+
+    Tiers must be whole numbers 1..len(points) (the validator reports any other value).
+    """
+    table = {float(tier): float(score) for tier, score in enumerate(points, start=1)}
+    if isinstance(tiers, pd.Series):
+        looked_up = tiers.astype("float64").map(table)
+    else:
+        looked_up = tiers.astype("float64").apply(lambda column: column.map(table))
+    return looked_up.fillna(1).astype(SCORE_DTYPE)
+
+
+def competition_rank(totals: pd.Series | pd.DataFrame) -> pd.Series | pd.DataFrame:
+    """Competition ranks, largest first: equal totals share the better rank and the next
+    rank skips (15 Ningbo, 15 Hefei, 17 Zhengzhou). Returns int64."""
+    return totals.rank(method="min", ascending=False).astype(SCORE_DTYPE)
+
+
+# --------------------------------------------------------------------------- the pipeline steps
+
+
+def score_indicators(values: pd.DataFrame, framework: Framework) -> pd.DataFrame:
+    """Score every raw indicator (METHOD.md section 2).
+
+    Parameters
+    ----------
+    values : DataFrame
+        Index: city; columns: indicator ids (at least those of the framework's variables
+        that are not pre-scored); float values, NaN where a city has no value.
+    framework : Framework
+
+    Returns
+    -------
+    DataFrame, index city, one int64 column per scored indicator (framework order), 1..N
+    (or the points of a ``tiers`` indicator). Pre-scored variables have no indicator scores.
+    """
+    indicators = [i for v in framework.variables if not v.prescored for i in v.indicators]
+    ranked = [i for i in indicators if i.direction.kind != "tiers"]
+    columns = {}
+    if ranked:
+        raw = values[[i.id for i in ranked]].astype("float64")
+        better = pd.DataFrame(
+            {i.id: transform(raw[i.id], i.direction) for i in ranked},
+            index=values.index,
+        )
+        scored = rank_scores(better, ties="best")
+        columns.update({c: scored[c] for c in scored.columns})
+    for indicator in indicators:
+        if indicator.direction.kind == "tiers":
+            columns[indicator.id] = tier_scores(values[indicator.id], indicator.direction.points)
+    return pd.DataFrame({i.id: columns[i.id] for i in indicators}, index=values.index)
+
+
+def score_variables(indicator_scores: pd.DataFrame, prescored: pd.DataFrame, framework: Framework) -> pd.DataFrame:
+    """Variable scores (METHOD.md section 3).
+
+    One indicator: the indicator score (re-scored with ``worst`` when the variable's tie
+    rule says so). Two or three: their sum, scored again by rank with the variable's tie
+    rule. Pre-scored variables: the given score, taken as it is.
+
+    Parameters
+    ----------
+    indicator_scores : DataFrame
+        Output of :func:`score_indicators`.
+    prescored : DataFrame
+        Index: city; one column per pre-scored variable (named by the variable), integer
+        scores. May be empty when no variable is pre-scored.
+    framework : Framework
+
+    Returns
+    -------
+    DataFrame, index city, one int64 column per variable (framework order), 1..N.
+    """
+    index = indicator_scores.index if len(indicator_scores.columns) else prescored.index
+    sums: dict[str, pd.Series] = {}
+    results: dict[str, pd.Series] = {}
+    for variable in framework.variables:
+        if variable.prescored:
+            results[variable.name] = prescored[variable.name].astype(SCORE_DTYPE)
+            continue
+        ids = [i.id for i in variable.indicators]
+        if len(ids) == 1 and variable.ties == "best":
+            results[variable.name] = indicator_scores[ids[0]]
+        else:
+            sums[variable.name] = indicator_scores[ids].sum(axis=1)
+    for rule in ("best", "worst"):
+        names = [name for name in sums if framework.variable(name).ties == rule]
+        if names:
+            rescored = rank_scores(pd.DataFrame({n: sums[n] for n in names}, index=index), ties=rule)
+            results.update({n: rescored[n] for n in names})
+    return pd.DataFrame({v.name: results[v.name] for v in framework.variables}, index=index)
+
+
+def aggregate_dimensions(variable_scores: pd.DataFrame, framework: Framework) -> pd.DataFrame:
+    """Dimension score = sum of its variable scores (no weights).
+
+    Returns a DataFrame indexed by city with one int64 column per dimension (framework order).
+    """
+    return pd.DataFrame(
+        {
+            dimension: variable_scores[[v.name for v in framework.variables_of(dimension)]].sum(axis=1)
+            for dimension in framework.dimensions
+        },
+        index=variable_scores.index,
+    ).astype(SCORE_DTYPE)
+
+
+def rank_dimensions(dimension_scores: pd.DataFrame) -> pd.DataFrame:
+    """Competition rank of every city in every dimension (1 = best), int64."""
+    return competition_rank(dimension_scores)
+
+
+def aggregate_overall(dimension_scores: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Overall score, rank and tier.
+
+    Returns a DataFrame indexed by city with columns ``overall`` (int64, sum of the
+    dimension scores), ``rank`` (competition rank, int64) and ``tier`` (the label of the
+    first tier whose minimum the overall score reaches, else ``settings.other_tier``).
+    """
+    overall = dimension_scores.sum(axis=1).astype(SCORE_DTYPE)
+    return pd.DataFrame(
+        {"overall": overall, "rank": competition_rank(overall), "tier": assign_tiers(overall, settings)},
+        index=dimension_scores.index,
+    )
+
+
+def assign_tiers(overall: pd.Series, settings: Settings) -> pd.Series:
+    """The tier label of each overall score (a score at a tier's minimum is in that tier)."""
+    labels = pd.Series(settings.other_tier, index=overall.index, dtype="object")
+    for label, minimum in reversed(settings.tiers):
+        labels[overall >= minimum] = label
+    return labels
+
+
+# --------------------------------------------------------------------------- checks of given scores
+
+
+@dataclass(frozen=True)
+class ScoreMismatch:
+    """A pre-scored variable whose column could not have come from its declared rule."""
+
+    variable: str
+    rule: str
+    cities: tuple[str, ...]
+    detail: str
+
+
+def expected_under_rule(scores: pd.Series, ties: str, single_indicator: bool) -> pd.Series:
+    """The scores a column would have if it had been scored by ``ties`` from its own order.
+
+    Cities at 1 in a single-indicator ``best`` column may be cities without a value
+    (rule 2.3), so they are always consistent there.
+    """
+    n = len(scores)
+    if ties == "worst":
+        expected = scores.rank(method="min", ascending=True).astype(SCORE_DTYPE)
+    else:
+        expected = (n + 1 - scores.rank(method="min", ascending=False)).astype(SCORE_DTYPE)
+        if single_indicator:
+            expected = expected.where(scores != 1, 1)
+    return expected
+
+
+def find_prescored_mismatches(prescored: pd.DataFrame, framework: Framework) -> list[ScoreMismatch]:
+    """Check every pre-scored column against its variable's declared rule.
+
+    ``tiers`` variables must use only their points (or 1); other variables must equal
+    their own re-scoring under the tie rule (see :func:`expected_under_rule`). Returns one
+    :class:`ScoreMismatch` per inconsistent variable, naming the cities involved.
+    """
+    mismatches = []
+    for variable in framework.variables:
+        if not variable.prescored or variable.name not in prescored:
+            continue
+        scores = prescored[variable.name]
+        first = variable.indicators[0].direction
+        if len(variable.indicators) == 1 and first.kind == "tiers":
+            allowed = set(first.points) | {1}
+            off = scores[~scores.isin(allowed)]
+            if len(off):
+                mismatches.append(
+                    ScoreMismatch(variable.name, "tiers", tuple(off.index), f"scores {sorted(set(off.tolist()))} not in the points table {list(first.points)}")
+                )
+            continue
+        expected = expected_under_rule(scores, variable.ties, len(variable.indicators) == 1)
+        off = scores.index[scores != expected]
+        if len(off):
+            pairs = ", ".join(f"{c} {scores[c]} (rule gives {expected[c]})" for c in off[:6])
+            more = f" and {len(off) - 6} more" if len(off) > 6 else ""
+            counts = scores[scores > 1].value_counts() if len(variable.indicators) == 1 and variable.ties == "best" else scores.value_counts()
+            tied = [int(s) for s in sorted(counts[counts > 1].index, reverse=True)]
+            groups = "; ".join(f"{s} shared by {', '.join(scores.index[scores == s])}" for s in tied[:3])
+            mismatches.append(
+                ScoreMismatch(variable.name, variable.ties, tuple(off), f"{len(off)} cities differ: {pairs}{more}" + (f" (tied scores: {groups})" if groups else ""))
+            )
+    return mismatches

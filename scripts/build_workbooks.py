@@ -1,0 +1,98 @@
+"""Build the shipped workbooks from the 2025 edition data (never edit them by hand).
+
+    python scripts/build_workbooks.py [--data ../shared/data/cco2025]
+
+Writes:
+  cityopp_xl/editions/cco2025/framework.csv, cities.csv   the full 2025 framework (with tie
+      rules and the tiers points table of METHOD.md) and cities, packaged for `cityopp new`;
+  workbook/CityOpp2025.xlsm           the 2025 master: published variable scores as
+      pre-scored inputs, published totals for reconciliation, the CityOpp ribbon;
+  workbook/CityOpp-template.xlsm      a blank template with the full 66-indicator framework.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from cityopp_xl.adapters import macros  # noqa: E402
+from cityopp_xl.adapters.template import write_template  # noqa: E402
+from cityopp_xl.adapters.xlsx import write_input_workbook  # noqa: E402
+from cityopp_xl.model import SheetTable, check_framework, framework_from_table  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "cco2025"
+EDITION = ROOT / "cityopp_xl" / "editions" / "cco2025"
+MASTER = ROOT / "workbook" / "CityOpp2025.xlsm"
+TEMPLATE = ROOT / "workbook" / "CityOpp-template.xlsm"
+
+# METHOD.md section 3: the two 2025 variables whose tied groups take the lowest score.
+WORST_TIE_VARIABLES = ("Business carrying capacity", "Passenger and freight transport scale")
+# METHOD.md section 2: Urban collaboration capacity, tiers 1..7.
+TIER_POINTS = "60,50,40,30,20,10,5"
+FRAMEWORK_COLUMNS = ["id", "dimension", "variable", "indicator", "direction", "ties", "points", "prescored", "unit", "data_year", "source"]
+
+
+def edition_framework(data: Path) -> pd.DataFrame:
+    """framework.csv with the tie rules and points table the method declares."""
+    frame = pd.read_csv(data / "framework.csv", dtype=str, keep_default_na=False)
+    frame["ties"] = frame["variable"].map(lambda v: "worst" if v in WORST_TIE_VARIABLES else "best")
+    frame["points"] = frame["direction"].map(lambda d: TIER_POINTS if d == "tiers" else "")
+    frame["prescored"] = "no"
+    frame["unit"] = ""
+    return frame[FRAMEWORK_COLUMNS]
+
+
+def build(data: Path) -> None:
+    EDITION.mkdir(parents=True, exist_ok=True)
+    framework_frame = edition_framework(data)
+    framework_frame.to_csv(EDITION / "framework.csv", index=False, lineterminator="\n")
+    cities_frame = pd.read_csv(data / "cities.csv", dtype=str, keep_default_na=False)
+    cities_frame[["city", "province"]].to_csv(EDITION / "cities.csv", index=False, lineterminator="\n")
+    cities = list(cities_frame[["city", "province"]].itertuples(index=False, name=None))
+
+    prescored_frame = framework_frame.assign(prescored="yes")
+    framework, problems = framework_from_table(SheetTable("framework.csv", prescored_frame))
+    framework = check_framework(framework, problems)
+    scores = pd.read_csv(data / "variable_scores.csv")
+    values = scores.pivot(index="city", columns="variable", values="score").reindex([c for c, _ in cities]).astype("float64")
+    published = pd.read_csv(data / "published_totals.csv").set_index("city").reindex([c for c, _ in cities])
+
+    about = [
+        "The 2025 master workbook: the 50 published variable scores of the report 'Chinese Cities of Opportunity 2025' (PwC China)",
+        "as pre-scored inputs (the report publishes scores, not raw indicator values), and its published totals on the Published sheet.",
+        "Recalculate reproduces every published dimension total, overall score and rank; the Reconciliation sheet lists every difference.",
+    ]
+    MASTER.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as folder:
+        plain = Path(folder) / "master.xlsx"
+        write_input_workbook(
+            plain,
+            framework,
+            cities,
+            values=values,
+            published=published,
+            title="Chinese Cities of Opportunity 2025: master workbook",
+            about=about,
+        )
+        macros.make_macro_enabled(plain, MASTER)
+    write_template(TEMPLATE, EDITION / "framework.csv", EDITION / "cities.csv", title="Chinese Cities of Opportunity: data template (2025 framework)")
+    for path in (EDITION / "framework.csv", EDITION / "cities.csv", MASTER, TEMPLATE):
+        print(f"wrote {path.relative_to(ROOT)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of the 2025 edition data (default: %(default)s)")
+    args = parser.parse_args()
+    build(args.data)
+
+
+if __name__ == "__main__":
+    main()
