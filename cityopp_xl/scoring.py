@@ -267,7 +267,7 @@ def find_prescored_mismatches(prescored: pd.DataFrame, framework: Framework) -> 
             more = f" and {len(off) - 6} more" if len(off) > 6 else ""
             counts = scores[scores > 1].value_counts() if len(variable.indicators) == 1 and variable.ties == "best" else scores.value_counts()
             tied = [int(s) for s in sorted(counts[counts > 1].index, reverse=True)]
-            groups = "; ".join(f"{s} shared by {', '.join(scores.index[scores == s])}" for s in tied[:3])
+            groups = "; ".join(f"{s} shared by {', '.join(str(c) for c in scores.index[scores == s])}" for s in tied[:3])
             mismatches.append(
                 ScoreMismatch(variable.name, variable.ties, tuple(off), f"{len(off)} cities differ: {pairs}{more}" + (f" (tied scores: {groups})" if groups else ""))
             )

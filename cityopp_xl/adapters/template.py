@@ -11,7 +11,7 @@ import pandas as pd
 from ..errors import InputError, Problem
 from ..model import Framework, check_framework, framework_from_table
 from ..validate import read_cities
-from . import layout, macros
+from . import layout
 from .csvfiles import _read_csv, read_framework_csv
 from .xlsx import MACRO_SUFFIXES, load_book, write_input_workbook
 
@@ -80,6 +80,8 @@ def write_template(out: Path, framework_path: Path | None = None, cities_path: P
     title = title or "Chinese Cities of Opportunity: data template"
     about = ["A blank workbook for a new edition: enter raw indicator values on the 'Dn data' sheets, then Recalculate."]
     if out.suffix.lower() in MACRO_SUFFIXES and not plain:
+        from . import macros
+
         with tempfile.TemporaryDirectory() as folder:
             plain_path = Path(folder) / "template.xlsx"
             write_input_workbook(plain_path, framework, cities, title=title, about=about)

@@ -24,7 +24,7 @@ from .. import pipeline as pipeline_module
 from ..errors import CityOppError, InputError, Problem
 from ..model import Framework, Settings
 from ..validate import Inputs, UncalculatedFormula
-from . import layout, macros
+from . import layout
 from .reader import read_inputs
 
 MACRO_SUFFIXES = {".xlsm", ".xltm", ".xlam"}
@@ -175,6 +175,8 @@ def save_atomically(book, original: Path, target: Path) -> None:
     try:
         book.save(temporary)
         if Path(original).suffix.lower() in MACRO_SUFFIXES:
+            from . import macros
+
             macros.restore_macro_parts(Path(original), temporary)
         os.replace(temporary, target)
     finally:
