@@ -60,7 +60,6 @@ DATA_HEADER_ROW = 4
 HEADER_SEARCH_ROWS = 12
 
 TITLE_FONT_SIZE = 14
-SCORE_FORMAT = "0"
 WIDTH_CITY = 16
 WIDTH_SCORE = 12
 
@@ -146,6 +145,14 @@ class SheetOutput:
     widths: dict[str, float] = field(default_factory=dict)
     freeze: str | None = None
     title_size: int = TITLE_FONT_SIZE
+    #: Header ranges whose text wraps (long variable and dimension names).
+    wrap: list[str] = field(default_factory=list)
+    #: Rows repeated at the top of every printed page (e.g. "4:4"); pages are landscape,
+    #: one page wide.
+    print_title_rows: str | None = None
+    #: A1 ranges shaded as heatmaps (correlation matrices): a 3-colour scale, -1 red,
+    #: 0 white, +1 green, on each range.
+    color_scales: list[str] = field(default_factory=list)
 
 
 def cell_value(value):
@@ -224,9 +231,10 @@ def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: 
         after=data_sheet(position),
         cells=_rect(rows),
         bold=[f"A4:{last_col}4", f"{last_col}5:{last_col}{4 + n}"],
-        number_formats={f"C5:{last_col}{4 + n}": SCORE_FORMAT},
         widths={"A": 6, "B": WIDTH_CITY} | {column_letter(3 + i): WIDTH_SCORE for i in range(len(variables) + 1)},
         freeze="C5",
+        wrap=[f"A4:{last_col}4"],
+        print_title_rows="4:4",
     )
 
 
@@ -255,7 +263,8 @@ def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str, after: 
         after=after,
         cells=_rect(rows),
         bold=[f"A4:{column_letter(len(header))}4", f"{total_col}5:{total_col}{4 + n}"],
-        number_formats={f"C5:{total_col}{4 + n}": SCORE_FORMAT},
+        wrap=[f"A4:{column_letter(len(header))}4"],
+        print_title_rows="4:4",
         widths={"A": 6, "B": WIDTH_CITY} | {column_letter(3 + i): WIDTH_SCORE for i in range(len(dimensions) + 1)} | {column_letter(len(header)): 13},
         freeze="C5",
     )
@@ -302,7 +311,8 @@ def _indicator_sheet(pipeline: Pipeline, run_time: str, after: str) -> SheetOutp
         after=after,
         cells=_rect(rows),
         bold=[f"A4:{last_col}6"],
-        number_formats={f"C7:{last_col}{6 + n}": SCORE_FORMAT},
+        wrap=[f"C4:{last_col}6"],
+        print_title_rows="4:6",
         widths={"A": WIDTH_CITY, "B": 5} | {column_letter(3 + i): 14 for i in range(len(columns))},
         freeze="C7",
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
+from openpyxl.formatting.rule import ColorScaleRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
@@ -129,10 +130,37 @@ def write_sheet(sheet, output: layout.SheetOutput) -> None:
         for row in sheet[area]:
             for cell in row:
                 cell.number_format = number_format
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for area in output.wrap:
+        for row in sheet[area]:
+            for cell in row:
+                cell.alignment = wrap
     for letter, width in output.widths.items():
         sheet.column_dimensions[letter].width = width
     if output.freeze:
         sheet.freeze_panes = output.freeze
+    landscape(sheet)
+    if output.print_title_rows:
+        sheet.print_title_rows = output.print_title_rows
+    for area in output.color_scales:
+        sheet.conditional_formatting.add(area, correlation_color_scale())
+
+
+def correlation_color_scale() -> ColorScaleRule:
+    """The heatmap of :attr:`layout.SheetOutput.color_scales`: -1 red, 0 white, +1 green."""
+    return ColorScaleRule(
+        start_type="num", start_value=-1, start_color="F8696B",
+        mid_type="num", mid_value=0, mid_color="FFFFFF",
+        end_type="num", end_value=1, end_color="63BE7B",
+    )
+
+
+def landscape(sheet) -> None:
+    """Print on landscape pages, one page wide."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
 
 @contextlib.contextmanager
@@ -336,6 +364,8 @@ def write_input_workbook(
             sheet.column_dimensions[get_column_letter(column)].width = 20
         sheet.row_dimensions[layout.DATA_HEADER_ROW].height = 60
         sheet.freeze_panes = f"B{layout.DATA_HEADER_ROW + 1}"
+    for sheet in book.worksheets:
+        landscape(sheet)
     book.save(path)
 
 
