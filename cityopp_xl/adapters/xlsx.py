@@ -120,6 +120,10 @@ def write_sheet(sheet, output: layout.SheetOutput) -> None:
     """Write one :class:`~layout.SheetOutput` (values, then its bounded formats)."""
     for row in output.cells:
         sheet.append(row)
+        if any(isinstance(v, str) and v.startswith("=") for v in row):
+            for cell in sheet[sheet.max_row]:
+                if cell.data_type == "f":  # text that merely starts with "=" stays text
+                    cell.data_type = "s"
     sheet["A1"].font = Font(bold=True, size=output.title_size)
     bold = Font(bold=True)
     for area in output.bold:

@@ -1,0 +1,149 @@
+"""The Excel add-in's macros through the real xlwings code path, without Excel.
+
+xlwings' remote engine builds a real ``xw.Book`` from a payload made from the workbook
+file; the macro runs the same code Excel runs; the recorded actions are applied back onto
+a copy of the file (tests/remote_harness.py, which fails on any action it does not know);
+the result is compared with ``cityopp recalc`` cell for cell.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from remote_harness import apply_actions, run_macro
+
+from cityopp_xl.adapters import book as book_adapter
+from cityopp_xl.adapters import layout
+from cityopp_xl.adapters.xlsx import recalc_file
+
+RUN_TIME = "2026-01-01T12:00:00+00:00"
+
+
+def recalc_in_excel(path: Path, out: Path, **kwargs):
+    run = run_macro(path, lambda book: book_adapter.run_recalculate(book, run_time=RUN_TIME), status_bar="record", **kwargs)
+    applied = apply_actions(path, run, out)
+    return run, applied
+
+
+def sheet_cells(book, name):
+    return [list(r) for r in book[name].iter_rows(values_only=True)]
+
+
+def assert_same_workbook(a: Path, b: Path) -> None:
+    one, two = openpyxl.load_workbook(a), openpyxl.load_workbook(b)
+    assert one.sheetnames == two.sheetnames
+    for name in one.sheetnames:
+        left, right = sheet_cells(one, name), sheet_cells(two, name)
+        # Trailing empty rows/columns aside, every cell is equal.
+        strip = lambda rows: [tuple(v for v in r) for r in rows if any(v is not None for v in r)]  # noqa: E731
+        assert strip(left) == strip(right), name
+        if layout.is_owned(name):
+            s1, s2 = one[name], two[name]
+            assert s1.freeze_panes == s2.freeze_panes, name
+            for row in s1.iter_rows():
+                for cell in row:
+                    other = s2[cell.coordinate]
+                    assert bool(cell.font.b) == bool(other.font.b), (name, cell.coordinate)
+                    assert cell.number_format == other.number_format, (name, cell.coordinate)
+
+
+@pytest.fixture
+def cli_result(fixture_copy, tmp_path):
+    out = tmp_path / "cli.xlsx"
+    recalc_file(fixture_copy, out, run_time=RUN_TIME)
+    return out
+
+
+def test_recalculate_in_excel_equals_the_cli_on_the_raw_fixture(fixture_copy, cli_result, tmp_path):
+    run, applied = recalc_in_excel(fixture_copy, tmp_path / "excel.xlsx")
+    assert applied.alerts == []
+    assert any("scoring 7 cities" in str(m) for m in run.status_messages)
+    assert run.status_messages[-1] is False  # the status bar is given back to Excel
+    assert_same_workbook(cli_result, tmp_path / "excel.xlsx")
+
+
+def test_recalculate_in_excel_equals_the_cli_on_the_2025_master(master_copy, tmp_path):
+    cli = tmp_path / "cli.xlsm"
+    recalc_file(master_copy, cli, run_time=RUN_TIME)
+    run, applied = recalc_in_excel(master_copy, tmp_path / "excel.xlsm")
+    assert applied.alerts == []
+    assert_same_workbook(cli, tmp_path / "excel.xlsm")
+
+
+def test_rerun_in_excel_replaces_only_owned_sheets(fixture_copy, tmp_path):
+    once = tmp_path / "once.xlsx"
+    recalc_in_excel(fixture_copy, once)
+    book = openpyxl.load_workbook(once)
+    book.create_sheet("Notes")["A1"] = "mine"
+    book.save(once)
+    twice = tmp_path / "twice.xlsx"
+    recalc_in_excel(once, twice)
+    assert openpyxl.load_workbook(twice).sheetnames == openpyxl.load_workbook(once).sheetnames
+    assert openpyxl.load_workbook(twice)["Notes"]["A1"].value == "mine"
+
+
+def test_blocked_recalculate_writes_only_the_problems_sheet_and_one_alert(fixture_copy, tmp_path):
+    good = tmp_path / "good.xlsx"
+    recalc_in_excel(fixture_copy, good)
+    book = openpyxl.load_workbook(good)
+    book["D1 data"]["B5"] = "n.v."
+    book["D2 data"]["D6"] = "#N/A"
+    book.save(good)
+    run, applied = recalc_in_excel(good, tmp_path / "bad.xlsx")
+    assert len(applied.alerts) == 1
+    assert "2 problem(s) block scoring" in applied.alerts[0].prompt
+    after = openpyxl.load_workbook(tmp_path / "bad.xlsx")
+    before = openpyxl.load_workbook(good)
+    problems = sheet_cells(after, layout.SHEET_PROBLEMS)
+    cells = {r[0] for r in problems[4:]}
+    assert {"D1 data!B5", "D2 data!D6"} <= cells
+    # Scores of the last good run are untouched; nothing else changed.
+    for name in before.sheetnames:
+        if name != layout.SHEET_PROBLEMS:
+            assert sheet_cells(before, name) == sheet_cells(after, name), name
+
+
+def test_validate_writes_no_scores(fixture_copy, tmp_path):
+    book = openpyxl.load_workbook(fixture_copy)
+    book["D1 data"]["C6"] = "n/a"
+    book.save(fixture_copy)
+    run = run_macro(fixture_copy, book_adapter.run_validate)
+    applied = apply_actions(fixture_copy, run, tmp_path / "validated.xlsx")
+    after = openpyxl.load_workbook(tmp_path / "validated.xlsx")
+    assert not any(layout.is_owned(n) for n in after.sheetnames if n != layout.SHEET_PROBLEMS)
+    assert "0 error(s) and 1 warning(s)" in applied.alerts[0].prompt
+    assert sheet_cells(after, layout.SHEET_PROBLEMS)[4][:2] == ["D1 data!C6", "'n/a' (read as a blank: no value, scores 1)"]
+
+
+def _big_workbook(path: Path, cities: int, seed: int = 7) -> Path:
+    """The 2025 framework with raw values (ties and gaps) for ``cities`` cities."""
+    from cityopp_xl.adapters.template import load_cities, load_framework
+    from cityopp_xl.adapters.xlsx import write_input_workbook
+
+    framework = load_framework(None)
+    rng = np.random.default_rng(seed)
+    names = [(f"City {i:04d}", "P") for i in range(cities)]
+    columns = framework.input_columns()
+    values = pd.DataFrame(rng.integers(1, 40, size=(cities, len(columns))).astype(float), index=[c for c, _ in names], columns=columns)
+    values = values.mask(rng.random(values.shape) < 0.1)
+    values["39"] = rng.integers(1, 8, size=cities).astype(float)
+    write_input_workbook(path, framework, names, values=values)
+    return path
+
+
+def test_round_trips_do_not_grow_with_the_number_of_cities(tmp_path):
+    counts = {}
+    for cities in (60, 600):
+        path = _big_workbook(tmp_path / f"b{cities}.xlsx", cities)
+        run = run_macro(path, lambda book: book_adapter.run_recalculate(book, run_time=RUN_TIME))
+        counts[cities] = len(run.actions)
+        # One bulk write per output sheet.
+        writes = [a for a in run.actions if a["func"] == "setValues"]
+        assert len(writes) == len({a["sheet_position"] for a in writes}) or len(writes) <= 30
+    assert counts[60] == counts[600]
