@@ -1,0 +1,124 @@
+"""Worksheet functions called as Excel calls them (xlwings.server.custom_functions_meta /
+custom_functions_call), compared with the engine on every 2025 column and the raw fixture."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+
+import pandas as pd
+import pytest
+import xlwings as xw
+from xlwings import server
+
+from cityopp_xl import scoring
+from cityopp_xl.pipeline import run
+from fixture_data import CITIES, FRAMEWORK, VALUES
+from udfs import cityopp_udfs
+
+
+def call(name: str, *args):
+    """One call from Excel: every argument as the 2-D matrix Office.js sends (None = omitted)."""
+    data = {
+        "func_name": name,
+        "args": list(args),
+        "version": xw.__version__,
+        "client": "Office.js",
+        "caller_address": "Sheet1!Z1",
+        "formula_name": name.upper(),
+        "runtime": "1.4",
+        "culture_info_name": "en-US",
+        "date_format": "M/d/yyyy",
+    }
+    return asyncio.run(server.custom_functions_call(data, cityopp_udfs))
+
+
+def column(values):
+    return [[None if (isinstance(v, float) and math.isnan(v)) else v] for v in values]
+
+
+def flat(matrix):
+    return [row[0] for row in matrix]
+
+
+def test_metadata_describes_every_function_and_argument():
+    meta = server.custom_functions_meta(cityopp_udfs)
+    names = {f["name"] for f in meta["functions"]}
+    assert names == {"RANKSCORE", "TIERSCORE", "VARSCORE", "COMPRANK"}
+    for function in meta["functions"]:
+        assert len(function["description"]) > 40
+        for parameter in function["parameters"]:
+            assert not parameter["description"].startswith("Positional argument"), (function["name"], parameter["name"])
+
+
+def test_rankscore_equals_the_engine_on_every_2025_column(published_variables):
+    cities = list(dict.fromkeys(published_variables["city"]))
+    for variable, group in published_variables.groupby("variable", sort=False):
+        scores = group.set_index("city")["score"].reindex(cities).astype(float)
+        engine = scoring.rank_score(scores.reset_index(drop=True)).tolist()
+        assert flat(call("rankscore", column(scores.tolist()), None, None, None)) == engine, variable
+        # One value at a time gives the same as the spill.
+        for position in (0, 17, 59):
+            single = call("rankscore", [[scores.iloc[position]]], column(scores.tolist()), None, None)
+            assert single == [[engine[position]]]
+
+
+def test_comprank_equals_the_engine_on_the_2025_totals(published):
+    for name in list(published.columns[:-1]):
+        totals = published[name].astype(float).tolist()
+        engine = scoring.competition_rank(pd.Series(totals)).tolist()
+        assert flat(call("comprank", column(totals), None)) == engine, name
+        assert call("comprank", [[totals[5]]], column(totals)) == [[engine[5]]]
+    # The published ranks follow the sums of the published dimension totals (Zhongshan's
+    # printed overall score is the one figure that disagrees with its own components).
+    sums = published[list(published.columns[:10])].sum(axis=1).astype(float).tolist()
+    assert flat(call("comprank", column(sums), None)) == published["overall_rank"].tolist()
+
+
+def test_functions_equal_the_engine_on_the_raw_fixture(example_inputs):
+    pipeline = run(example_inputs)
+    indicator_scores = pipeline["indicator_scores"]
+    for identifier, _, variable, _, direction, ties, points in FRAMEWORK:
+        values = column(VALUES[identifier])
+        if direction == "tiers":
+            got = flat(call("tierscore", values, [[points]]))
+        else:
+            got = flat(call("rankscore", values, None, [[direction]], None))
+        assert got == indicator_scores[identifier].tolist(), identifier
+    variables: dict[str, list] = {}
+    for row in FRAMEWORK:
+        variables.setdefault(row[2], []).append(row)
+    for name, rows in variables.items():
+        if len(rows) == 1:
+            continue
+        args = [column(indicator_scores[r[0]].tolist()) for r in rows] + [None] * (3 - len(rows))
+        got = flat(call("varscore", *args, [[rows[0][5]]]))
+        assert got == pipeline["variable_scores"][name].tolist(), name
+    overall = pipeline["overall"]
+    assert flat(call("comprank", column(overall["overall"].tolist()), None)) == overall["rank"].tolist()
+    # The single-indicator worst-rule variable: RANKSCORE with ties "worst".
+    assert flat(call("rankscore", column(VALUES["b6"]), None, None, [["worst"]])) == pipeline["variable_scores"]["Safety"].tolist()
+
+
+def test_a_row_spills_as_a_row():
+    assert call("rankscore", [[3, 1, 2]], None, None, None) == [[3, 1, 2]]
+
+
+@pytest.mark.parametrize(
+    "name,args,text",
+    [
+        ("rankscore", ([[1], ["n/a x"], [3]], None, None, None), "RANKSCORE: values must be numbers or blanks (item 2: 'n/a x')"),
+        ("rankscore", ([[1], [2]], None, [["sideways"]], None), "RANKSCORE: direction 'sideways' is not higher, lower or target:T"),
+        ("rankscore", ([[1], [2]], None, None, [["middle"]]), "RANKSCORE: ties 'middle' is not best or worst"),
+        ("rankscore", ([[1]], None, None, None), "RANKSCORE: give at least 2 values to rank"),
+        ("rankscore", ([[1], [2]], None, [["tiers"]], None), "RANKSCORE: for tiers use TIERSCORE(tiers, points)"),
+        ("tierscore", ([[1], [9]], [["60,50"]]), "TIERSCORE: tier 9 is not a whole number from 1 to 2"),
+        ("varscore", ([[1], [2]], [[1]], None, None), "VARSCORE: the indicator score columns must have the same number of cities"),
+        ("comprank", ([[1], [None]], None), "COMPRANK: totals must not be blank"),
+    ],
+)
+def test_errors_come_back_as_short_text(name, args, text):
+    assert call(name, *args) == [[text]]

@@ -1,0 +1,232 @@
+"""CityOpp worksheet functions: =RANKSCORE, =TIERSCORE, =VARSCORE, =COMPRANK.
+
+Each function is decorated twice, so the same Python function is a worksheet function
+in desktop Excel on Windows (``@xw.func``: add ``udfs.cityopp_udfs`` to the xlwings
+UDF Modules and click *Import Functions*) and through xlwings Server / xlwings Lite /
+Office.js (``xlwings.server.func``). Each converts its range arguments, calls the
+scoring core and returns a number or a spilled column; any problem comes back as a short
+text such as ``RANKSCORE: values must be numbers or blanks (row 3: 'n/a')``, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import xlwings as xw
+from xlwings import server
+
+from cityopp_xl import scoring
+from cityopp_xl.model import Direction, parse_direction
+from cityopp_xl.validate import parse_number
+
+
+class UdfError(ValueError):
+    """Raised inside a worksheet function for input it cannot use; shown as cell text."""
+
+
+def _friendly(name: str):
+    """Return any problem as ``NAME: message`` text in the cell instead of an error."""
+
+    def decorate(function):
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except UdfError as exc:
+                return f"{name}: {exc}"
+            except Exception as exc:  # the cell must never show a traceback
+                return f"{name}: {type(exc).__name__}: {exc}"
+
+        return wrapper
+
+    return decorate
+
+
+# --------------------------------------------------------------------------- conversion
+
+
+def _shape(values) -> tuple[list, str]:
+    """Flatten a range argument to a list; remember whether it was a row or a column."""
+    if values is None:
+        return [], "column"
+    if not isinstance(values, list):
+        return [values], "column"
+    if values and isinstance(values[0], list):
+        if len(values) == 1 and len(values[0]) > 1:
+            return list(values[0]), "row"
+        if all(len(r) == 1 for r in values):
+            return [r[0] for r in values], "column"
+        raise UdfError("give one row or one column of values")
+    return list(values), "column"
+
+
+def _numbers(cells: list, what: str) -> pd.Series:
+    out = []
+    for position, cell in enumerate(cells, start=1):
+        number, found, severity = parse_number(cell)
+        if found is not None and severity == "error":
+            raise UdfError(f"{what} must be numbers or blanks (item {position}: {found})")
+        out.append(number)
+    return pd.Series(out, index=pd.RangeIndex(len(out)), dtype="float64")
+
+
+def _spill(scores, orientation: str):
+    values = [int(s) for s in scores]
+    return [values] if orientation == "row" else [[v] for v in values]
+
+
+def _direction(text) -> Direction:
+    text = "higher" if text in (None, "") else str(text)
+    if text.strip().lower() == "tiers":
+        raise UdfError("for tiers use TIERSCORE(tiers, points)")
+    direction, problems = parse_direction(text)
+    if direction is None:
+        raise UdfError(f"direction '{text}' is not higher, lower or target:T")
+    if direction.kind == "tiers":
+        raise UdfError("for tiers use TIERSCORE(tiers, points)")
+    return direction
+
+
+def _ties(text) -> str:
+    rule = "best" if text in (None, "") else str(text).strip().lower()
+    if rule not in ("best", "worst"):
+        raise UdfError(f"ties '{text}' is not best or worst")
+    return rule
+
+
+def _single_text(value) -> str | None:
+    """The text of a one-cell argument holding text (ranges arrive as 2-D lists)."""
+    while isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    return value if isinstance(value, str) else None
+
+
+def _scalar(value):
+    cells, _ = _shape(value)
+    if len(cells) != 1:
+        raise UdfError("value must be a single cell")
+    return cells[0]
+
+
+# --------------------------------------------------------------------------- functions
+
+ValuesArg = Annotated[Any, {"ndim": 2, "doc": "The values of all cities: one column (or row). Blank cells are cities with no value."}]
+DirectionArg = Annotated[Any, {"doc": 'Optional. "higher" (default), "lower", or "target:T" for closest to T is best.'}]
+TiesArg = Annotated[Any, {"doc": 'Optional. "best" (default): tied cities share the best score of their group; "worst": they share the lowest.'}]
+
+
+@server.func
+@xw.func
+@_friendly("RANKSCORE")
+def rankscore(
+    value: Annotated[Any, {"ndim": 2, "doc": "The value to score (one cell), or the whole column to score every city at once."}],
+    values: ValuesArg = None,
+    direction: DirectionArg = "higher",
+    ties: TiesArg = "best",
+):
+    """Rank score, from 1 to N (N = number of cities): the best city scores N, tied cities share the best score of their group, a blank scores 1. RANKSCORE(value, values) scores one value; RANKSCORE(values) spills the score of every city."""
+    text = _single_text(values)
+    if values is None or text is not None:
+        if text is not None:  # RANKSCORE(values, "lower") or RANKSCORE(values, "lower", "worst")
+            direction, ties = text, (direction if direction not in (None, "", "higher") else ties)
+        cells, orientation = _shape(value)
+        series = _numbers(cells, "values")
+        if len(series) < 2:
+            raise UdfError("give at least 2 values to rank")
+        better = scoring.transform(series, _direction(direction))
+        return _spill(scoring.rank_score(better, _ties(ties)), orientation)
+    cells, _ = _shape(values)
+    column = _numbers(cells, "values")
+    if len(column) < 2:
+        raise UdfError("give at least 2 values to rank")
+    number, found, severity = parse_number(_scalar(value))
+    if found is not None and severity == "error":
+        raise UdfError(f"value must be a number or blank ({found})")
+    if math.isnan(number):
+        return 1
+    rule = _ties(ties)
+    direction = _direction(direction)
+    # Score the value among the column, as one more reading of its own cell: its cell is
+    # in the column, so N stays the column's length.
+    better = scoring.transform(column, direction)
+    mine = float(scoring.transform(pd.Series([number]), direction).iloc[0])
+    if rule == "best":
+        return int(len(column) - int((better > mine).sum()))
+    return int(1 + int((better < mine).sum()) + int(better.isna().sum()))
+
+
+@server.func
+@xw.func
+@_friendly("TIERSCORE")
+def tierscore(
+    tiers: Annotated[Any, {"ndim": 2, "doc": "Tier numbers (1 = highest tier), one cell or a column. Blank = no tier."}],
+    points: Annotated[Any, {"ndim": 2, "doc": 'The points of tiers 1, 2, 3, ...: a range, or text such as "60,50,40,30,20,10,5".'}],
+):
+    """Tier score: the points of each city's tier from a points table; a blank scores 1. Spills for a column of tiers."""
+    text = _single_text(points)
+    if text is not None:
+        try:
+            table = tuple(float(p) for p in text.replace(";", ",").split(",") if p.strip())
+        except ValueError:
+            raise UdfError(f"points '{text}' is not a list of numbers such as 60,50,40") from None
+    else:
+        table = tuple(_numbers(_shape(points)[0], "points").dropna())
+    if not table:
+        raise UdfError("give the points table")
+    cells, orientation = _shape(tiers)
+    series = _numbers(cells, "tiers")
+    bad = series.dropna()[~series.dropna().isin(np.arange(1, len(table) + 1))]
+    if len(bad):
+        raise UdfError(f"tier {bad.iloc[0]:g} is not a whole number from 1 to {len(table)}")
+    scores = scoring.tier_scores(series, table)
+    return int(scores.iloc[0]) if len(cells) == 1 else _spill(scores, orientation)
+
+
+@server.func
+@xw.func
+@_friendly("VARSCORE")
+def varscore(
+    scores1: Annotated[Any, {"ndim": 2, "doc": "Indicator scores of the first indicator, one per city."}],
+    scores2: Annotated[Any, {"ndim": 2, "doc": "Indicator scores of the second indicator, same cities in the same order."}],
+    scores3: Annotated[Any, {"ndim": 2, "doc": "Optional. Indicator scores of a third indicator."}] = None,
+    ties: TiesArg = "best",
+):
+    """Variable score of 2 or 3 indicators, from 1 to N: adds the indicator scores of each city and scores the sums again by rank (ties as chosen). Spills one score per city."""
+    if _single_text(scores3) is not None:
+        scores3, ties = None, _single_text(scores3)  # VARSCORE(a, b, "worst")
+    columns = [c for c in (scores1, scores2, scores3) if c is not None]
+    shaped = [_shape(c) for c in columns]
+    lengths = {len(cells) for cells, _ in shaped}
+    if len(lengths) != 1:
+        raise UdfError("the indicator score columns must have the same number of cities")
+    frame = pd.concat([_numbers(cells, "indicator scores") for cells, _ in shaped], axis=1)
+    if frame.isna().any().any():
+        raise UdfError("indicator scores must not be blank (a city with no value scores 1)")
+    sums = frame.sum(axis=1)
+    return _spill(scoring.rank_score(sums, _ties(ties)), shaped[0][1])
+
+
+@server.func
+@xw.func
+@_friendly("COMPRANK")
+def comprank(
+    total: Annotated[Any, {"ndim": 2, "doc": "One total to rank (one cell), or the whole column of totals to rank every city."}],
+    totals: Annotated[Any, {"ndim": 2, "doc": "Optional. The totals of all cities, when ranking one total."}] = None,
+):
+    """Competition rank of totals, 1 = highest: equal totals share the better rank and the next rank skips (15, 15, 17). COMPRANK(total, totals) ranks one; COMPRANK(totals) spills every rank."""
+    if totals is None:
+        cells, orientation = _shape(total)
+        series = _numbers(cells, "totals")
+        if series.isna().any():
+            raise UdfError("totals must not be blank")
+        return _spill(scoring.competition_rank(series), orientation)
+    column = _numbers(_shape(totals)[0], "totals").dropna()
+    number, found, severity = parse_number(_scalar(total))
+    if found is not None or math.isnan(number):
+        raise UdfError("total must be a number")
+    return int(1 + (column > number).sum())
