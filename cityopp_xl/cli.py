@@ -134,5 +134,10 @@ def score(framework_path: Path, data_path: Path, out: Path, log_path: Path | Non
     click.echo(f"scored {len(inputs.values)} cities: " + ", ".join(str(p) for p in paths))
 
 
+from .adapters.analysis_csv import analyze  # noqa: E402  (imports pandas only when run)
+
+main.add_command(analyze)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -73,7 +73,7 @@ def sheet_values(sheet) -> list[list]:
     Excel error values come back as their text (``#DIV/0!``) so the checks can name them.
     """
     last = sheet.used_range.last_cell
-    value = sheet.range((1, 1), (last.row, last.column)).options(ndim=2, err_to_str=True).value
+    value = sheet.range((1, 1), (last.row, last.column)).options(ndim=2, err_to_str=True, chunksize=None).value
     return value or []
 
 
@@ -150,12 +150,20 @@ def _points(width: float) -> float:
     return round((width * 7 + 5) * 0.75, 2)
 
 
-def write_sheet(book, output: layout.SheetOutput) -> None:
-    """Add one output sheet after its neighbour and write it: one bulk write of the values,
-    then the bounded list of formats."""
-    after = book.sheets[output.after] if output.after in [s.name for s in book.sheets] else book.sheets[len(book.sheets) - 1]
-    sheet = book.sheets.add(name=output.name, after=after)
-    sheet["A1"].value = [[as_text(v) for v in row] for row in output.cells]
+def write_sheet(book, output: layout.SheetOutput, sheet=None) -> None:
+    """Write one output sheet: one bulk write of the values, then the bounded list of
+    formats. ``sheet`` is the existing sheet to rewrite (cleared first), else a new sheet
+    is added right after ``output.after``."""
+    if sheet is None:
+        names = [s.name for s in book.sheets]
+        after = book.sheets[output.after] if output.after in names else book.sheets[len(book.sheets) - 1]
+        sheet = book.sheets.add(name=output.name, after=after)
+    else:
+        sheet.clear()
+    cells = output.cells if output.formulas else [[as_text(v) for v in row] for row in output.cells]
+    # chunksize=None: one write whatever the size (xlwings would otherwise split writes of
+    # over 100,000 cells, and the round trips would grow with the number of cities).
+    sheet["A1"].options(chunksize=None).value = cells
     sheet["A1"].font.bold = True
     sheet["A1"].font.size = output.title_size
     for area in output.bold:
@@ -164,6 +172,10 @@ def write_sheet(book, output: layout.SheetOutput) -> None:
         sheet[area].wrap_text = True
     for area, number_format in output.number_formats.items():
         sheet[area].number_format = number_format
+    for area in output.color_scales:  # correlations: -1 red, 0 white, +1 green
+        sheet[area].conditional_formats.add_color_scale(["#F8696B", "#FFFFFF", "#63BE7B"], thresholds=[-1, 0, 1])
+    for area in output.heatmaps:  # scores: lowest red, median yellow, highest green
+        sheet[area].conditional_formats.add_color_scale(["#F8696B", "#FFEB84", "#63BE7B"])
     remote = _is_remote(book)
     for area, width in _width_runs(output.widths):
         sheet.range(area).column_width = _points(width) if remote else width
@@ -172,22 +184,26 @@ def write_sheet(book, output: layout.SheetOutput) -> None:
 
 
 def write_outputs(book, outputs: list[layout.SheetOutput]) -> None:
-    """Replace the add-in's sheets: delete every owned sheet, then write each output."""
+    """Replace the add-in's sheets and only them: an existing output sheet is cleared and
+    rewritten in place (so formulas pointing at it keep working), a new one is added after
+    its neighbour, and an owned sheet this run does not produce is deleted."""
+    produced = {output.name for output in outputs}
+    existing = {}
     for sheet in list(book.sheets):
         if layout.is_owned(sheet.name):
-            sheet.delete()
+            if sheet.name in produced:
+                existing[sheet.name] = sheet
+            else:
+                sheet.delete()
     for output in outputs:
-        write_sheet(book, output)
+        write_sheet(book, output, existing.get(output.name))
 
 
 def _write_problems(book, problems: list[Problem]) -> None:
-    for sheet in list(book.sheets):
-        if sheet.name == layout.SHEET_PROBLEMS:
-            sheet.delete()
     output = layout.problems_sheet(problems)
     names = [s.name for s in book.sheets]
     output.after = layout.SHEET_LOG if layout.SHEET_LOG in names else names[-1]
-    write_sheet(book, output)
+    write_sheet(book, output, book.sheets[layout.SHEET_PROBLEMS] if layout.SHEET_PROBLEMS in names else None)
     book.sheets[layout.SHEET_PROBLEMS].activate()
 
 

@@ -36,11 +36,21 @@ SHEET_INDICATOR_SCORES = "Indicator scores"
 SHEET_RECONCILIATION = "Reconciliation"
 SHEET_LOG = "Log"
 SHEET_PROBLEMS = "Problems"
+SHEET_ANALYSIS = "Analysis"
+SHEET_INSIGHTS = "Insights"
 
 #: Input sheets the research team edits, in workbook order (data sheets follow them).
 INPUT_SHEETS = (SHEET_FRAMEWORK, SHEET_CITIES, SHEET_SETTINGS, SHEET_PUBLISHED)
 #: Fixed output sheets the add-in owns and replaces on every run (after the score sheets).
-FIXED_OUTPUT_SHEETS = (SHEET_OVERALL, SHEET_INDICATOR_SCORES, SHEET_RECONCILIATION, SHEET_LOG, SHEET_PROBLEMS)
+FIXED_OUTPUT_SHEETS = (
+    SHEET_OVERALL,
+    SHEET_ANALYSIS,
+    SHEET_INSIGHTS,
+    SHEET_INDICATOR_SCORES,
+    SHEET_RECONCILIATION,
+    SHEET_LOG,
+    SHEET_PROBLEMS,
+)
 
 _DATA_SHEET = re.compile(r"D(\d+) data")
 _SCORE_SHEET = re.compile(r"D(\d+) scores")
@@ -147,12 +157,17 @@ class SheetOutput:
     title_size: int = TITLE_FONT_SIZE
     #: Header ranges whose text wraps (long variable and dimension names).
     wrap: list[str] = field(default_factory=list)
+    #: True when strings starting with "=" are formulas (live-formula mode); otherwise
+    #: every string is written as text.
+    formulas: bool = False
     #: Rows repeated at the top of every printed page (e.g. "4:4"); pages are landscape,
     #: one page wide.
     print_title_rows: str | None = None
     #: A1 ranges shaded as heatmaps (correlation matrices): a 3-colour scale, -1 red,
     #: 0 white, +1 green, on each range.
     color_scales: list[str] = field(default_factory=list)
+    #: A1 ranges of scores shaded as heatmaps: lowest red, median yellow, highest green.
+    heatmaps: list[str] = field(default_factory=list)
 
 
 def cell_value(value):
@@ -197,7 +212,11 @@ def render_outputs(pipeline: Pipeline, problems: list[Problem], *, run_time: str
         outputs.append(_dimension_sheet(pipeline, position, dimension, cities, run_time))
     last = score_sheet(len(framework.dimensions))
     outputs.append(_overall_sheet(pipeline, cities, run_time, after=last))
-    outputs.append(_indicator_sheet(pipeline, run_time, after=SHEET_OVERALL))
+    from .analysis_sheets import render_analysis  # analysis_sheets imports this module
+
+    analysis = render_analysis(pipeline, run_time, after=SHEET_OVERALL)
+    outputs += analysis
+    outputs.append(_indicator_sheet(pipeline, run_time, after=analysis[-1].name if analysis else SHEET_OVERALL))
     after = SHEET_INDICATOR_SCORES
     reconciliation = reconcile(pipeline)
     if len(reconciliation):
@@ -234,6 +253,7 @@ def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: 
         widths={"A": 6, "B": WIDTH_CITY} | {column_letter(3 + i): WIDTH_SCORE for i in range(len(variables) + 1)},
         freeze="C5",
         wrap=[f"A4:{last_col}4"],
+        heatmaps=[f"{column_letter(3 + i)}5:{column_letter(3 + i)}{4 + n}" for i in range(len(variables) + 1)],
         print_title_rows="4:4",
     )
 
@@ -264,6 +284,7 @@ def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str, after: 
         cells=_rect(rows),
         bold=[f"A4:{column_letter(len(header))}4", f"{total_col}5:{total_col}{4 + n}"],
         wrap=[f"A4:{column_letter(len(header))}4"],
+        heatmaps=[f"{column_letter(3 + i)}5:{column_letter(3 + i)}{4 + n}" for i in range(len(dimensions) + 1)],
         print_title_rows="4:4",
         widths={"A": 6, "B": WIDTH_CITY} | {column_letter(3 + i): WIDTH_SCORE for i in range(len(dimensions) + 1)} | {column_letter(len(header)): 13},
         freeze="C5",

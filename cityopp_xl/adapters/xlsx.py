@@ -101,17 +101,24 @@ def validate_file(path: Path) -> tuple[Inputs | None, list[Problem], pipeline_mo
 # --------------------------------------------------------------------------- writing outputs
 
 
-def write_outputs(book, outputs: list[layout.SheetOutput], *, remove_owned: bool = True) -> None:
-    """Replace the add-in's sheets: delete every owned sheet, then add each output right
-    after the sheet it follows. Input sheets are never touched."""
-    if remove_owned:
-        for name in list(book.sheetnames):
-            if layout.is_owned(name):
-                del book[name]
+def write_outputs(book, outputs: list[layout.SheetOutput]) -> None:
+    """Replace the add-in's sheets and only them.
+
+    An output whose sheet exists is rewritten in the same place (formulas elsewhere that
+    point at it keep working); a new one goes right after the sheet it follows; an owned
+    sheet this run does not produce (an old Problems sheet) is deleted. Input sheets are
+    never touched.
+    """
+    produced = {output.name for output in outputs}
+    for name in list(book.sheetnames):
+        if layout.is_owned(name) and name not in produced:
+            del book[name]
     for output in outputs:
         if output.name in book.sheetnames:
+            index = book.sheetnames.index(output.name)
             del book[output.name]
-        index = book.sheetnames.index(output.after) + 1 if output.after in book.sheetnames else len(book.sheetnames)
+        else:
+            index = book.sheetnames.index(output.after) + 1 if output.after in book.sheetnames else len(book.sheetnames)
         sheet = book.create_sheet(output.name, index)
         write_sheet(sheet, output)
 
@@ -120,7 +127,7 @@ def write_sheet(sheet, output: layout.SheetOutput) -> None:
     """Write one :class:`~layout.SheetOutput` (values, then its bounded formats)."""
     for row in output.cells:
         sheet.append(row)
-        if any(isinstance(v, str) and v.startswith("=") for v in row):
+        if not output.formulas and any(isinstance(v, str) and v.startswith("=") for v in row):
             for cell in sheet[sheet.max_row]:
                 if cell.data_type == "f":  # text that merely starts with "=" stays text
                     cell.data_type = "s"
@@ -148,6 +155,17 @@ def write_sheet(sheet, output: layout.SheetOutput) -> None:
         sheet.print_title_rows = output.print_title_rows
     for area in output.color_scales:
         sheet.conditional_formatting.add(area, correlation_color_scale())
+    for area in output.heatmaps:
+        sheet.conditional_formatting.add(area, score_color_scale())
+
+
+def score_color_scale() -> ColorScaleRule:
+    """The heatmap of :attr:`layout.SheetOutput.heatmaps`: lowest red, median yellow, highest green."""
+    return ColorScaleRule(
+        start_type="min", start_color="F8696B",
+        mid_type="percentile", mid_value=50, mid_color="FFEB84",
+        end_type="max", end_color="63BE7B",
+    )
 
 
 def correlation_color_scale() -> ColorScaleRule:

@@ -1,0 +1,1059 @@
+"""Statistics behind the report, audit checks and draft insights, read off a Pipeline.
+
+Pure: every function reads frames (or a :class:`~cityopp_xl.pipeline.Pipeline`) and
+returns new frames; nothing is changed in place. Three groups:
+
+* **Report statistics** (METHOD.md section 6): spread of each dimension across cities,
+  correlations between dimensions, each city's spread across its dimensions, top-k counts,
+  the top cities of every dimension and variable, tiers, and the *lift* of a dimension.
+* **Audit checks**, as composite-indicator audits do them (JRC/OECD practice): data
+  coverage, correlations between the indicators or variables inside each dimension,
+  Cronbach's alpha and the first principal component's share of variance, the implicit
+  weight of every indicator, and each dimension's correlation with the overall score.
+* **Draft insights**: short sentences built from those numbers only.
+
+Definitions used throughout
+---------------------------
+* Standard deviations are *sample* standard deviations (divisor n - 1).
+* Pearson's r is computed on the scores. Spearman's rho is Pearson's r on *average*
+  ranks (tied values share the mean of the ranks they span), the textbook definition.
+* A constant column has no correlation: its r is NaN.
+* **Lift** of a dimension for a city = the city's overall rank minus its rank in that
+  dimension, in places (both are competition ranks, 1 = best). A lift of +20 means the
+  city stands 20 places higher in that dimension than in the overall ranking; a negative
+  lift means the dimension holds it back. A lift is *strong* ("well above its overall
+  rank") when it reaches ``strong_lift`` places: by default a quarter of the number of
+  cities, rounded up (15 of 60).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .model import Framework
+from .pipeline import Pipeline
+from .scoring import competition_rank
+
+DEFAULT_COVERAGE_THRESHOLD = 0.65
+DEFAULT_LEADERS = 5
+DEFAULT_TOP = 10
+#: Within-dimension pairs whose r is below this are flagged "negative".
+DEFAULT_NEGATIVE_BELOW = 0.0
+#: Within-dimension pairs whose r reaches this are flagged "near-duplicate".
+DEFAULT_DUPLICATE_ABOVE = 0.9
+#: Dimension pairs whose r reaches this are called "closely related" in the insights.
+DEFAULT_STRONG_CORRELATION = 0.8
+#: Cronbach's alpha below this is flagged (the usual rule of thumb).
+DEFAULT_ALPHA_MINIMUM = 0.7
+#: How many strongest lifts are listed per city.
+DEFAULT_LIFTS_PER_CITY = 3
+
+FLAG_NEGATIVE = "negative"
+FLAG_DUPLICATE = "near-duplicate"
+FLAG_CONSTANT = "constant column: no correlation"
+FLAG_LOW_COVERAGE = "below threshold"
+
+BASIS_RAW = "raw indicator values"
+BASIS_PRESCORED = "given variable score (pre-scored: raw indicator values are not in the inputs; a score of 1 may stand for a missing value)"
+
+AUDIT_COLUMNS = ["check", "dimension", "item", "other", "statistic", "value", "threshold", "flag", "note"]
+INSIGHT_COLUMNS = ["topic", "subject", "sentence"]
+
+
+# --------------------------------------------------------------------------- basic statistics
+
+
+def pearson_matrix(frame: pd.DataFrame) -> pd.DataFrame:
+    """Pearson correlation between every pair of columns.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Rows: observations (cities); columns: variables; numbers without NaN.
+
+    Returns
+    -------
+    DataFrame, square, index and columns = ``frame.columns``; float64 in [-1, 1]. The
+    diagonal is 1, and every entry of a constant column (zero variance) is NaN.
+    """
+    values = frame.to_numpy(dtype="float64")
+    centred = values - values.mean(axis=0)
+    products = centred.T @ centred
+    norms = np.sqrt(np.diag(products))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        matrix = products / np.outer(norms, norms)
+    matrix[~np.isfinite(matrix)] = np.nan
+    matrix = np.clip(matrix, -1.0, 1.0)
+    constant = norms == 0
+    np.fill_diagonal(matrix, np.where(constant, np.nan, 1.0))
+    return pd.DataFrame(matrix, index=frame.columns.copy(), columns=frame.columns.copy())
+
+
+def average_ranks(frame: pd.DataFrame) -> pd.DataFrame:
+    """Ranks 1..n of each column, ascending; tied values share the mean of their ranks."""
+    return frame.rank(method="average", ascending=True).astype("float64")
+
+
+def spearman_matrix(frame: pd.DataFrame) -> pd.DataFrame:
+    """Spearman's rho between every pair of columns: Pearson's r on :func:`average_ranks`.
+
+    Same shape and conventions as :func:`pearson_matrix`.
+    """
+    return pearson_matrix(average_ranks(frame))
+
+
+def pearson(a: pd.Series, b: pd.Series) -> float:
+    """Pearson's r of two aligned Series (NaN when either is constant)."""
+    return float(pearson_matrix(pd.DataFrame({"a": a.to_numpy(), "b": b.to_numpy()})).iloc[0, 1])
+
+
+def spearman(a: pd.Series, b: pd.Series) -> float:
+    """Spearman's rho of two aligned Series (Pearson's r on average ranks)."""
+    return float(spearman_matrix(pd.DataFrame({"a": a.to_numpy(), "b": b.to_numpy()})).iloc[0, 1])
+
+
+def cronbach_alpha(items: pd.DataFrame) -> float:
+    """Cronbach's alpha of the columns of ``items`` taken as the items of one scale.
+
+    ``alpha = k / (k - 1) * (1 - sum(var(item)) / var(sum of items))`` with k items and
+    sample variances. 1 means the items move together perfectly; values near 0 (or below)
+    mean they share little. NaN with fewer than 2 items or when the sum is constant.
+
+    Parameters
+    ----------
+    items : DataFrame
+        Rows: cities; columns: items (e.g. the variable scores of one dimension); no NaN.
+    """
+    k = items.shape[1]
+    if k < 2:
+        return math.nan
+    values = items.to_numpy(dtype="float64")
+    total_variance = values.sum(axis=1).var(ddof=1)
+    if not total_variance > 0:
+        return math.nan
+    return float(k / (k - 1) * (1 - values.var(axis=0, ddof=1).sum() / total_variance))
+
+
+def correlation_eigenvalues(items: pd.DataFrame) -> np.ndarray:
+    """Eigenvalues of the items' correlation matrix, largest first (principal components).
+
+    The eigenvalues of a k x k correlation matrix add up to k, so ``eigenvalue / k`` is
+    the share of the items' (standardised) variance that component explains. Constant
+    items have no correlation and are left out. Returns an empty array with no usable item.
+    """
+    usable = items.loc[:, items.std(ddof=1) > 0] if len(items) > 1 else items.iloc[:, :0]
+    if usable.shape[1] == 0:
+        return np.array([], dtype="float64")
+    matrix = pearson_matrix(usable).to_numpy()
+    eigenvalues = np.linalg.eigvalsh(matrix)
+    return np.clip(np.sort(eigenvalues)[::-1], 0.0, None)
+
+
+# --------------------------------------------------------------------------- report statistics
+
+
+def dimension_statistics(dimension_scores: pd.DataFrame) -> pd.DataFrame:
+    """Mean, sample standard deviation, minimum and maximum of each dimension.
+
+    Parameters
+    ----------
+    dimension_scores : DataFrame
+        Index: city; columns: dimensions; scores.
+
+    Returns
+    -------
+    DataFrame, index ``dimension`` (column order), columns ``mean``, ``sd``, ``min``,
+    ``max`` (float64). The larger ``sd``, the more uneven the cities are in that dimension.
+    """
+    scores = dimension_scores.astype("float64")
+    frame = pd.DataFrame(
+        {"mean": scores.mean(), "sd": scores.std(ddof=1), "min": scores.min(), "max": scores.max()},
+        index=scores.columns.copy(),
+    )
+    frame.index.name = "dimension"
+    return frame
+
+
+def city_balance(dimension_scores: pd.DataFrame, dimension_ranks: pd.DataFrame, top: int = DEFAULT_TOP) -> pd.DataFrame:
+    """How even each city is across its dimensions, and how often it is near the top.
+
+    Parameters
+    ----------
+    dimension_scores : DataFrame
+        Index: city; columns: dimensions.
+    dimension_ranks : DataFrame
+        Competition ranks of the same shape (1 = best).
+    top : int
+        A city counts a dimension when its rank there is ``top`` or better (ties included).
+
+    Returns
+    -------
+    DataFrame, index ``city`` (input order), columns ``mean`` and ``sd`` (float64: the mean
+    and sample standard deviation of the city's dimension scores; a small ``sd`` is a
+    balanced city) and ``top_count`` (int64: number of dimensions with rank <= ``top``).
+    """
+    scores = dimension_scores.astype("float64")
+    frame = pd.DataFrame(
+        {
+            "mean": scores.mean(axis=1),
+            "sd": scores.std(axis=1, ddof=1),
+            "top_count": (dimension_ranks[scores.columns] <= top).sum(axis=1).astype("int64"),
+        },
+        index=scores.index.copy(),
+    )
+    frame.index.name = "city"
+    return frame
+
+
+def top_cities(scores: pd.DataFrame, level: str, top: int = DEFAULT_LEADERS) -> pd.DataFrame:
+    """The top ``top`` cities of every column, ties included.
+
+    Every city whose competition rank is ``top`` or better is listed, so a tie at the
+    boundary lists more than ``top`` cities.
+
+    Parameters
+    ----------
+    scores : DataFrame
+        Index: city; columns: the dimensions or variables to rank (larger is better).
+    level : str
+        Written in the ``level`` column (``"dimension"`` or ``"variable"``).
+
+    Returns
+    -------
+    DataFrame with columns ``level``, ``name`` (the column), ``rank`` (int64),
+    ``city``, ``score``; in column order, then rank, then the input order of cities.
+    """
+    rows = []
+    for name in scores.columns:
+        column = scores[name]
+        ranks = competition_rank(column)
+        chosen = ranks[ranks <= top].sort_values(kind="stable")
+        for city, rank in chosen.items():
+            rows.append({"level": level, "name": name, "rank": int(rank), "city": city, "score": column[city]})
+    frame = pd.DataFrame(rows, columns=["level", "name", "rank", "city", "score"])
+    return frame.astype({"rank": "int64"})
+
+
+def leaders(pipeline: Pipeline, top: int = DEFAULT_LEADERS) -> pd.DataFrame:
+    """:func:`top_cities` of every dimension, then of every variable (framework order)."""
+    framework = pipeline.framework
+    dimensions = top_cities(pipeline["dimension_scores"][list(framework.dimensions)], "dimension", top)
+    variables = top_cities(pipeline["variable_scores"][[v.name for v in framework.variables]], "variable", top)
+    return pd.concat([dimensions, variables], ignore_index=True)
+
+
+def overall_tiers(pipeline: Pipeline) -> pd.DataFrame:
+    """Every city's overall score, rank and tier, best first.
+
+    Returns
+    -------
+    DataFrame, index ``city`` (by rank; tied cities in edition order), columns
+    ``overall`` (int64), ``rank`` (int64) and ``tier`` (label from the settings).
+    """
+    overall = pipeline["overall"]
+    position = pd.Series(range(len(overall)), index=overall.index)
+    order = overall.assign(_position=position).sort_values(["rank", "_position"], kind="stable").index
+    frame = overall.loc[order, ["overall", "rank", "tier"]].copy()
+    frame.index.name = "city"
+    return frame
+
+
+def tier_summary(pipeline: Pipeline) -> pd.DataFrame:
+    """One row per tier of the settings (highest first, then the other tier).
+
+    Returns
+    -------
+    DataFrame, index ``tier``, columns ``minimum`` (the tier's lowest qualifying overall
+    score; NaN for the other tier), ``below`` (the next tier up's minimum, NaN for the
+    first tier), ``cities`` (count), ``highest`` and ``lowest`` (overall scores of its
+    cities, NaN when empty) and ``members`` (the cities by rank, joined by ``"; "``).
+    """
+    settings = pipeline.settings
+    tiers = overall_tiers(pipeline)
+    labels = [label for label, _ in settings.tiers] + [settings.other_tier]
+    minimums = [float(minimum) for _, minimum in settings.tiers] + [math.nan]
+    rows = []
+    for position, label in enumerate(labels):
+        members = tiers[tiers["tier"] == label]
+        rows.append(
+            {
+                "tier": label,
+                "minimum": minimums[position],
+                "below": minimums[position - 1] if position else math.nan,
+                "cities": len(members),
+                "highest": float(members["overall"].max()) if len(members) else math.nan,
+                "lowest": float(members["overall"].min()) if len(members) else math.nan,
+                "members": "; ".join(members.index),
+            }
+        )
+    return pd.DataFrame(rows).set_index("tier").astype({"cities": "int64"})
+
+
+def dimension_lifts(dimension_ranks: pd.DataFrame, overall_rank: pd.Series) -> pd.DataFrame:
+    """The lift of every dimension for every city: overall rank minus dimension rank.
+
+    Parameters
+    ----------
+    dimension_ranks : DataFrame
+        Index: city; columns: dimensions; competition ranks (1 = best).
+    overall_rank : Series
+        Index: city; the overall competition rank.
+
+    Returns
+    -------
+    DataFrame of the same shape, int64 places. Positive: the city ranks that many places
+    higher in the dimension than overall (the dimension lifts it); negative: lower.
+    """
+    lifts = dimension_ranks.rsub(overall_rank.reindex(dimension_ranks.index), axis=0)
+    return lifts.astype("int64")
+
+
+def city_lifts(pipeline: Pipeline, per_city: int = DEFAULT_LIFTS_PER_CITY) -> pd.DataFrame:
+    """For each city, the dimensions that lift it most above its overall rank.
+
+    Up to ``per_city`` dimensions with a positive lift (see :func:`dimension_lifts`),
+    largest first; equal lifts keep framework order. A city with no positive lift (for
+    instance the first city overall) has no row.
+
+    Returns
+    -------
+    DataFrame with columns ``city``, ``order`` (1 = the biggest lift), ``dimension``,
+    ``dimension_rank``, ``overall_rank``, ``lift`` (int64), cities in edition order.
+    """
+    ranks = pipeline["dimension_ranks"]
+    overall_rank = pipeline["overall"]["rank"]
+    lifts = dimension_lifts(ranks, overall_rank)
+    rows = []
+    for city in lifts.index:
+        row = lifts.loc[city]
+        positive = row[row > 0]
+        ordered = sorted(positive.items(), key=lambda item: -item[1])[:per_city]
+        for order, (dimension, lift) in enumerate(ordered, start=1):
+            rows.append(
+                {
+                    "city": city,
+                    "order": order,
+                    "dimension": dimension,
+                    "dimension_rank": int(ranks.at[city, dimension]),
+                    "overall_rank": int(overall_rank[city]),
+                    "lift": int(lift),
+                }
+            )
+    columns = ["city", "order", "dimension", "dimension_rank", "overall_rank", "lift"]
+    return pd.DataFrame(rows, columns=columns).astype({c: "int64" for c in columns[3:] + ["order"]})
+
+
+def default_strong_lift(cities: int) -> int:
+    """The lift (places) called "well above its overall rank": a quarter of the cities, rounded up."""
+    return max(1, math.ceil(cities / 4))
+
+
+# --------------------------------------------------------------------------- audit checks
+
+
+def indicator_coverage(pipeline: Pipeline, threshold: float = DEFAULT_COVERAGE_THRESHOLD) -> pd.DataFrame:
+    """Share of cities with a value, per input column of the framework.
+
+    The input column of a scored variable is each of its raw indicators; a pre-scored
+    variable has one column, its given score, and its raw indicator values are not in the
+    inputs: its coverage is measured on the given scores (``basis`` says so) and nothing
+    is assumed about the raw data behind them.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+    threshold : float
+        Flag a column whose share of cities with a value is below this (0..1).
+
+    Returns
+    -------
+    DataFrame, index ``input`` (indicator id, or the variable name of a pre-scored
+    variable), columns ``dimension``, ``variable``, ``label`` (indicator name, or
+    "given variable score"), ``cities`` (N), ``with_value`` (int64), ``share`` (float),
+    ``below_threshold`` (bool), ``basis`` (text).
+    """
+    raw = pipeline["raw"]
+    n = len(raw.index)
+    rows = []
+    for variable in pipeline.framework.variables:
+        if variable.prescored:
+            entries = [(variable.name, "given variable score", BASIS_PRESCORED)]
+        else:
+            entries = [(i.id, i.name, BASIS_RAW) for i in variable.indicators]
+        for key, label, basis in entries:
+            with_value = int(raw[key].notna().sum())
+            share = with_value / n if n else math.nan
+            rows.append(
+                {
+                    "input": key,
+                    "dimension": variable.dimension,
+                    "variable": variable.name,
+                    "label": label,
+                    "cities": n,
+                    "with_value": with_value,
+                    "share": share,
+                    "below_threshold": bool(share < threshold),
+                    "basis": basis,
+                }
+            )
+    return pd.DataFrame(rows).set_index("input")
+
+
+def city_coverage(pipeline: Pipeline, threshold: float = DEFAULT_COVERAGE_THRESHOLD) -> pd.DataFrame:
+    """Share of the framework's input columns in which each city has a value.
+
+    Returns
+    -------
+    DataFrame, index ``city`` (edition order), columns ``with_value`` (int64), ``columns``
+    (int64, the number of input columns), ``share`` (float), ``below_threshold`` (bool),
+    ``basis`` (text: how many of the columns are raw indicator values and how many are
+    given variable scores).
+    """
+    framework = pipeline.framework
+    raw = pipeline["raw"]
+    columns = framework.input_columns()
+    prescored = sum(v.prescored for v in framework.variables)
+    measured = len(columns) - prescored
+    with_value = raw[columns].notna().sum(axis=1).astype("int64")
+    share = with_value / len(columns) if columns else with_value * math.nan
+    basis = f"{measured} raw indicator value column(s) and {prescored} given variable score column(s)"
+    frame = pd.DataFrame(
+        {"with_value": with_value, "columns": len(columns), "share": share.astype("float64"), "below_threshold": share < threshold, "basis": basis},
+        index=raw.index.copy(),
+    )
+    frame.index.name = "city"
+    return frame.astype({"columns": "int64", "below_threshold": "bool"})
+
+
+def _pairs(scores: pd.DataFrame, labels: dict, dimension: str, level: str, negative_below: float, duplicate_above: float) -> list[dict]:
+    matrix = pearson_matrix(scores)
+    keys = list(scores.columns)
+    rows = []
+    for a in range(len(keys)):
+        for b in range(a + 1, len(keys)):
+            r = matrix.iat[a, b]
+            if np.isnan(r):
+                flag = FLAG_CONSTANT
+            elif r < negative_below:
+                flag = FLAG_NEGATIVE
+            elif r >= duplicate_above:
+                flag = FLAG_DUPLICATE
+            else:
+                flag = ""
+            rows.append({"dimension": dimension, "level": level, "first": labels[keys[a]], "second": labels[keys[b]], "r": float(r), "flag": flag})
+    return rows
+
+
+def within_dimension_correlations(
+    pipeline: Pipeline,
+    negative_below: float = DEFAULT_NEGATIVE_BELOW,
+    duplicate_above: float = DEFAULT_DUPLICATE_ABOVE,
+) -> pd.DataFrame:
+    """Pearson's r between every pair of variables, and of indicators, inside each dimension.
+
+    Variables are compared on their variable scores; indicators on their indicator scores
+    (rank scores, so r here is close to a rank correlation of the raw values). Indicators
+    of pre-scored variables have no scores and are left out.
+
+    Parameters
+    ----------
+    negative_below : float
+        A pair with r below this is flagged ``negative`` (it pulls the dimension apart).
+    duplicate_above : float
+        A pair with r at or above this is flagged ``near-duplicate`` (it counts one thing twice).
+
+    Returns
+    -------
+    DataFrame with columns ``dimension``, ``level`` (``variable`` or ``indicator``),
+    ``first``, ``second`` (variable names, or ``"<id> <indicator name>"``), ``r`` (float;
+    NaN when a column is constant) and ``flag`` (``negative``, ``near-duplicate``,
+    "constant column: no correlation", or empty). Dimensions in framework order, variable
+    pairs before indicator pairs.
+    """
+    framework = pipeline.framework
+    variable_scores = pipeline["variable_scores"]
+    indicator_scores = pipeline["indicator_scores"]
+    rows: list[dict] = []
+    for dimension in framework.dimensions:
+        variables = framework.variables_of(dimension)
+        names = [v.name for v in variables]
+        rows += _pairs(variable_scores[names], {n: n for n in names}, dimension, "variable", negative_below, duplicate_above)
+        indicators = [i for v in variables if not v.prescored for i in v.indicators]
+        if len(indicators) > 1:
+            labels = {i.id: f"{i.id} {i.name}" for i in indicators}
+            rows += _pairs(indicator_scores[[i.id for i in indicators]], labels, dimension, "indicator", negative_below, duplicate_above)
+    return pd.DataFrame(rows, columns=["dimension", "level", "first", "second", "r", "flag"]).astype({"r": "float64"})
+
+
+def dimension_reliability(pipeline: Pipeline, alpha_minimum: float = DEFAULT_ALPHA_MINIMUM) -> pd.DataFrame:
+    """Cronbach's alpha and principal components of each dimension's variable scores.
+
+    The items of a dimension are its variable scores (what the dimension score adds up).
+    See :func:`cronbach_alpha` and :func:`correlation_eigenvalues`.
+
+    Returns
+    -------
+    DataFrame, index ``dimension`` (framework order), columns ``items`` (int64),
+    ``alpha``, ``pc1_share`` (the first component's share of the variance, 0..1),
+    ``pc1_eigenvalue``, ``pc2_eigenvalue`` (float; NaN when not defined) and ``flag``:
+    "alpha below <alpha_minimum>", "more than one component with eigenvalue above 1"
+    (the variables may measure more than one thing), "constant items left out of the
+    components: ...", joined by "; ", or empty.
+    """
+    framework = pipeline.framework
+    variable_scores = pipeline["variable_scores"]
+    rows = []
+    for dimension in framework.dimensions:
+        names = [v.name for v in framework.variables_of(dimension)]
+        items = variable_scores[names].astype("float64")
+        alpha = cronbach_alpha(items)
+        eigenvalues = correlation_eigenvalues(items)
+        constant = [n for n in names if not items[n].std(ddof=1) > 0] if len(items) > 1 else list(names)
+        flags = []
+        if not np.isnan(alpha) and alpha < alpha_minimum:
+            flags.append(f"alpha below {alpha_minimum:g}")
+        if (eigenvalues > 1).sum() > 1:
+            flags.append("more than one component with eigenvalue above 1")
+        if constant:
+            flags.append("constant items left out of the components: " + ", ".join(constant))
+        usable = len(eigenvalues)
+        rows.append(
+            {
+                "dimension": dimension,
+                "items": len(names),
+                "alpha": alpha,
+                "pc1_share": float(eigenvalues[0] / usable) if usable >= 2 else math.nan,
+                "pc1_eigenvalue": float(eigenvalues[0]) if usable >= 2 else math.nan,
+                "pc2_eigenvalue": float(eigenvalues[1]) if usable >= 2 else math.nan,
+                "flag": "; ".join(flags),
+            }
+        )
+    return pd.DataFrame(rows).set_index("dimension").astype({"items": "int64"})
+
+
+def implicit_weights(framework: Framework) -> pd.DataFrame:
+    """The nominal weight each indicator carries, though the method has no weights.
+
+    A variable of k indicators adds their scores, so each weighs 1/k of it; a dimension
+    adds its variables; the overall score adds the dimensions. Re-scoring a sum by rank
+    keeps the order of the sum, so these are the weights of the sum, not exact shares of
+    the final score.
+
+    Returns
+    -------
+    DataFrame, index ``indicator`` (id, framework order), columns ``name``, ``dimension``,
+    ``variable``, ``indicators_in_variable`` (k, int64), ``variable_weight`` (1/k),
+    ``dimension_weight`` (1/(k * variables in the dimension)) and ``overall_weight``
+    (``dimension_weight`` / number of dimensions), floats.
+    """
+    dimensions = len(framework.dimensions)
+    rows = []
+    for variable in framework.variables:
+        k = len(variable.indicators)
+        variables = len(framework.variables_of(variable.dimension))
+        for indicator in variable.indicators:
+            rows.append(
+                {
+                    "indicator": indicator.id,
+                    "name": indicator.name,
+                    "dimension": variable.dimension,
+                    "variable": variable.name,
+                    "indicators_in_variable": k,
+                    "variable_weight": 1 / k,
+                    "dimension_weight": 1 / (k * variables),
+                    "overall_weight": 1 / (k * variables * dimensions),
+                }
+            )
+    return pd.DataFrame(rows).set_index("indicator").astype({"indicators_in_variable": "int64"})
+
+
+def overall_correlations(pipeline: Pipeline) -> pd.DataFrame:
+    """How closely each dimension follows the overall score.
+
+    Returns
+    -------
+    DataFrame, index ``dimension`` (framework order), columns ``pearson`` and ``spearman``
+    (with the overall score) and ``pearson_rest`` (Pearson's r with the overall score
+    minus this dimension: the part-whole overlap removed; NaN when that rest is constant).
+    """
+    dimension_scores = pipeline["dimension_scores"].astype("float64")
+    overall = pipeline["overall"]["overall"].astype("float64")
+    rows = []
+    for dimension in dimension_scores.columns:
+        column = dimension_scores[dimension]
+        rows.append(
+            {
+                "dimension": dimension,
+                "pearson": pearson(column, overall),
+                "spearman": spearman(column, overall),
+                "pearson_rest": pearson(column, overall - column),
+            }
+        )
+    return pd.DataFrame(rows).set_index("dimension")
+
+
+# --------------------------------------------------------------------------- everything at once
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Every table of the analysis of one run (see the functions that make each one)."""
+
+    dimension_stats: pd.DataFrame
+    dimension_correlations: pd.DataFrame
+    dimension_rank_correlations: pd.DataFrame
+    city_balance: pd.DataFrame
+    leaders: pd.DataFrame
+    tiers: pd.DataFrame
+    tier_summary: pd.DataFrame
+    lifts: pd.DataFrame
+    city_lifts: pd.DataFrame
+    indicator_coverage: pd.DataFrame
+    city_coverage: pd.DataFrame
+    item_correlations: pd.DataFrame
+    reliability: pd.DataFrame
+    implicit_weights: pd.DataFrame
+    overall_correlations: pd.DataFrame
+    audit: pd.DataFrame
+    insights: pd.DataFrame
+    #: The parameters used (JSON-serialisable).
+    params: dict = field(default_factory=dict)
+
+
+def build_analysis(
+    pipeline: Pipeline,
+    *,
+    coverage_threshold: float = DEFAULT_COVERAGE_THRESHOLD,
+    leaders_top: int = DEFAULT_LEADERS,
+    top: int = DEFAULT_TOP,
+    negative_below: float = DEFAULT_NEGATIVE_BELOW,
+    duplicate_above: float = DEFAULT_DUPLICATE_ABOVE,
+    strong_correlation: float = DEFAULT_STRONG_CORRELATION,
+    alpha_minimum: float = DEFAULT_ALPHA_MINIMUM,
+    strong_lift: int | None = None,
+    lifts_per_city: int = DEFAULT_LIFTS_PER_CITY,
+) -> Analysis:
+    """Compute every statistic, audit check and draft insight of a run.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        A scored run (never changed).
+    coverage_threshold : float
+        Flag indicators and cities with values for fewer than this share (default 0.65).
+    leaders_top : int
+        How many top cities per dimension and variable (ties included; default 5).
+    top : int
+        The "top 10" of the city balance table (default 10).
+    negative_below, duplicate_above : float
+        Flags of within-dimension pairs (defaults 0 and 0.9).
+    strong_correlation : float
+        Dimension pairs at or above this are called closely related (default 0.8).
+    alpha_minimum : float
+        Cronbach's alpha below this is flagged (default 0.7).
+    strong_lift : int or None
+        Places of lift called "well above its overall rank" (default: a quarter of N).
+    lifts_per_city : int
+        How many lifts to list per city (default 3).
+
+    Returns
+    -------
+    Analysis
+    """
+    n = len(pipeline["dimension_scores"].index)
+    strong_lift = default_strong_lift(n) if strong_lift is None else int(strong_lift)
+    params = {
+        "coverage_threshold": coverage_threshold,
+        "leaders_top": leaders_top,
+        "top": top,
+        "negative_below": negative_below,
+        "duplicate_above": duplicate_above,
+        "strong_correlation": strong_correlation,
+        "alpha_minimum": alpha_minimum,
+        "strong_lift": strong_lift,
+        "lifts_per_city": lifts_per_city,
+        "cities": n,
+    }
+    dimension_scores = pipeline["dimension_scores"][list(pipeline.framework.dimensions)]
+    parts = {
+        "dimension_stats": dimension_statistics(dimension_scores),
+        "dimension_correlations": pearson_matrix(dimension_scores),
+        "dimension_rank_correlations": spearman_matrix(dimension_scores),
+        "city_balance": city_balance(dimension_scores, pipeline["dimension_ranks"], top),
+        "leaders": leaders(pipeline, leaders_top),
+        "tiers": overall_tiers(pipeline),
+        "tier_summary": tier_summary(pipeline),
+        "lifts": dimension_lifts(pipeline["dimension_ranks"][dimension_scores.columns], pipeline["overall"]["rank"]),
+        "city_lifts": city_lifts(pipeline, lifts_per_city),
+        "indicator_coverage": indicator_coverage(pipeline, coverage_threshold),
+        "city_coverage": city_coverage(pipeline, coverage_threshold),
+        "item_correlations": within_dimension_correlations(pipeline, negative_below, duplicate_above),
+        "reliability": dimension_reliability(pipeline, alpha_minimum),
+        "implicit_weights": implicit_weights(pipeline.framework),
+        "overall_correlations": overall_correlations(pipeline),
+    }
+    parts["audit"] = audit_table(parts, params)
+    parts["insights"] = draft_insights(pipeline, parts, params)
+    return Analysis(**parts, params=params)
+
+
+def audit_table(parts: dict | Analysis, params: dict) -> pd.DataFrame:
+    """Every audit check as one long table (the layout of ``audit.csv``).
+
+    Parameters
+    ----------
+    parts : Analysis, or a dict holding its ``indicator_coverage``, ``city_coverage``,
+        ``item_correlations``, ``reliability``, ``implicit_weights`` and
+        ``overall_correlations`` tables.
+    params : dict
+        The thresholds (``coverage_threshold``, ``negative_below``, ``duplicate_above``,
+        ``alpha_minimum``).
+
+    Returns
+    -------
+    DataFrame with :data:`AUDIT_COLUMNS`, one row per (check, item, statistic):
+
+    * ``check``: ``coverage``, ``correlation``, ``reliability``, ``implicit weight`` or
+      ``dimension vs overall``;
+    * ``dimension``: the dimension concerned (empty for a city's coverage);
+    * ``item``: the indicator id, variable, city or dimension checked;
+    * ``other``: the second item of a correlation pair (else empty);
+    * ``statistic``: what ``value`` is (``share of cities with a value``, ``pearson r``,
+      ``cronbach alpha``, ``first component share``, ``weight in overall`` ...);
+    * ``value``: the number; ``threshold``: the limit it is judged against (or NaN);
+    * ``flag``: why the row needs a look (empty when it does not); ``note``: the basis.
+    """
+    get = (lambda name: getattr(parts, name)) if isinstance(parts, Analysis) else parts.__getitem__
+    rows: list[dict] = []
+
+    def add(check, dimension, item, other, statistic, value, threshold, flag, note=""):
+        rows.append(
+            {
+                "check": check,
+                "dimension": dimension,
+                "item": item,
+                "other": other,
+                "statistic": statistic,
+                "value": value,
+                "threshold": threshold,
+                "flag": flag,
+                "note": note,
+            }
+        )
+
+    threshold = params["coverage_threshold"]
+    for key, row in get("indicator_coverage").iterrows():
+        item = key if row["label"] == "given variable score" else f"{key} {row['label']}"
+        level = "variable" if row["basis"] == BASIS_PRESCORED else "indicator"
+        add("coverage", row["dimension"], item, "", f"{level}: share of cities with a value", row["share"], threshold, FLAG_LOW_COVERAGE if row["below_threshold"] else "", row["basis"])
+    for city, row in get("city_coverage").iterrows():
+        add("coverage", "", city, "", "city: share of input columns with a value", row["share"], threshold, FLAG_LOW_COVERAGE if row["below_threshold"] else "", row["basis"])
+    for row in get("item_correlations").itertuples(index=False):
+        limit = params["negative_below"] if row.flag == FLAG_NEGATIVE else params["duplicate_above"] if row.flag == FLAG_DUPLICATE else math.nan
+        add("correlation", row.dimension, row.first, row.second, f"{row.level} pair: pearson r", row.r, limit, row.flag, f"{row.level} scores")
+    for dimension, row in get("reliability").iterrows():
+        note = f"{row['items']} variable scores as items"
+        alpha_flag = f"alpha below {params['alpha_minimum']:g}" if not np.isnan(row["alpha"]) and row["alpha"] < params["alpha_minimum"] else ""
+        add("reliability", dimension, dimension, "", "cronbach alpha", row["alpha"], params["alpha_minimum"], alpha_flag, note)
+        other_flags = "; ".join(f for f in row["flag"].split("; ") if f and not f.startswith("alpha below"))
+        add("reliability", dimension, dimension, "", "first component share", row["pc1_share"], math.nan, other_flags, note)
+        add("reliability", dimension, dimension, "", "second eigenvalue", row["pc2_eigenvalue"], 1.0, "", note)
+    for indicator, row in get("implicit_weights").iterrows():
+        note = f"1 of {row['indicators_in_variable']} indicator(s) in '{row['variable']}'"
+        add("implicit weight", row["dimension"], f"{indicator} {row['name']}", "", "weight in variable", row["variable_weight"], math.nan, "", note)
+        add("implicit weight", row["dimension"], f"{indicator} {row['name']}", "", "weight in overall", row["overall_weight"], math.nan, "", note)
+    for dimension, row in get("overall_correlations").iterrows():
+        add("dimension vs overall", dimension, dimension, "overall", "pearson r", row["pearson"], math.nan, "")
+        add("dimension vs overall", dimension, dimension, "overall", "spearman rho", row["spearman"], math.nan, "")
+        add("dimension vs overall", dimension, dimension, "overall minus this dimension", "pearson r", row["pearson_rest"], math.nan, "", "part-whole overlap removed")
+    return pd.DataFrame(rows, columns=AUDIT_COLUMNS).astype({"value": "float64", "threshold": "float64"})
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def ordinal(number: int) -> str:
+    """1 -> '1st', 2 -> '2nd', 11 -> '11th', 23 -> '23rd'."""
+    number = int(number)
+    if 10 <= number % 100 <= 20:
+        suffix = "th"
+    else:
+        suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def join_names(names) -> str:
+    """['A'] -> 'A'; ['A', 'B'] -> 'A and B'; ['A', 'B', 'C'] -> 'A, B and C'."""
+    names = [str(n) for n in names]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _number(value: float, decimals: int = 0) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "n/a"
+    if decimals == 0 and float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.{decimals}f}"
+
+
+def _r(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f}"
+
+
+_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
+
+
+def _count_word(number: int) -> str:
+    return _WORDS.get(int(number), str(int(number)))
+
+
+def _cities(count: int) -> str:
+    return f"{count} {'city' if count == 1 else 'cities'}"
+
+
+def leaders_sentence(name: str, rows: pd.DataFrame, cities: int) -> str:
+    """'In <name>, A, B, C, D and E score highest.' with the shared places named.
+
+    ``rows`` are the rows of :func:`top_cities` for ``name`` (rank order).
+    """
+    if len(rows) == cities and (rows["rank"] == 1).all():
+        return f"In {name}, all {cities} cities score the same."
+    names = list(rows["city"])
+    ties = []
+    for rank, group in rows.groupby("rank", sort=True):
+        if len(group) > 1:
+            members = join_names(group["city"]) if len(group) <= 3 else f"{len(group)} cities"
+            ties.append(f"{members} share {ordinal(rank)} place")
+    sentence = f"In {name}, {join_names(names)} score highest"
+    return sentence + (f" ({'; '.join(ties)})." if ties else ".")
+
+
+def _extremes(column: pd.Series, largest: bool) -> list[str]:
+    target = column.max() if largest else column.min()
+    return list(column.index[column == target])
+
+
+def draft_insights(pipeline: Pipeline, parts: dict | Analysis, params: dict) -> pd.DataFrame:
+    """Short plain sentences for the report's writers, built from the numbers only.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+    parts : Analysis or dict of its tables (everything but ``audit`` and ``insights``).
+    params : dict
+        As in :attr:`Analysis.params` (``top``, ``strong_correlation``, ``strong_lift``,
+        ``coverage_threshold``, ``alpha_minimum``, ``cities``).
+
+    Returns
+    -------
+    DataFrame with :data:`INSIGHT_COLUMNS`: ``topic`` (``Overall``, ``Dimensions``,
+    ``Cities``, a dimension's name, or ``Audit``), ``subject`` (what the sentence is
+    about: a dimension, variable, city or check) and ``sentence``.
+    """
+    get = (lambda name: getattr(parts, name)) if isinstance(parts, Analysis) else parts.__getitem__
+    framework = pipeline.framework
+    dimensions = list(framework.dimensions)
+    n = params["cities"]
+    rows: list[dict] = []
+
+    def say(topic: str, subject: str, sentence: str) -> None:
+        rows.append({"topic": topic, "subject": subject, "sentence": sentence})
+
+    # ---- overall
+    tiers = get("tiers")
+    head = tiers[tiers["rank"] <= min(5, n)]
+    say(
+        "Overall",
+        "ranking",
+        f"Overall, {join_names(head.index)} score highest ({join_names(_number(float(v)) for v in head['overall'])} of a possible {_number(float(n * len(framework.variables)))}).",
+    )
+    for label, row in get("tier_summary").iterrows():
+        if np.isnan(row["minimum"]):
+            bound = f"under {_number(row['below'])}" if not np.isnan(row["below"]) else "all scores"
+        elif np.isnan(row["below"]):
+            bound = f"{_number(row['minimum'])} or more"
+        else:
+            bound = f"{_number(row['minimum'])} to under {_number(row['below'])}"
+        count = int(row["cities"])
+        if count == 0:
+            say("Overall", label, f"{label} (overall score {bound}) holds no city.")
+            continue
+        members = row["members"].split("; ")
+        listed = f": {join_names(members)}" if count <= 12 else f", from {members[0]} ({_number(row['highest'])}) to {members[-1]} ({_number(row['lowest'])})"
+        say("Overall", label, f"{label} (overall score {bound}) holds {_cities(count)}{listed}.")
+
+    # ---- dimensions: spread and correlation
+    stats = get("dimension_stats")
+    sd = stats["sd"].dropna().sort_values(ascending=False, kind="stable")
+    if len(sd) >= 2:
+        shown = max(1, min(3, len(sd) // 2))
+        most = join_names(f"{d} ({_number(v, 1)})" for d, v in sd.head(shown).items())
+        least = join_names(f"{d} ({_number(v, 1)})" for d, v in sd.tail(shown)[::-1].items())
+        if shown == 1:
+            say("Dimensions", "spread", f"Measured by the standard deviation of its scores across cities, the most uneven dimension is {most}; the most even is {least}.")
+        else:
+            say("Dimensions", "spread", f"Measured by the standard deviation of their scores across cities, the most uneven dimensions are {most}; the most even are {least}.")
+    correlations = get("dimension_correlations")
+    pairs = [
+        (correlations.iat[a, b], dimensions[a], dimensions[b])
+        for a in range(len(dimensions))
+        for b in range(a + 1, len(dimensions))
+        if not np.isnan(correlations.iat[a, b])
+    ]
+    pairs.sort(key=lambda p: -p[0])
+    strong = params["strong_correlation"]
+    if pairs:
+        close = [p for p in pairs if p[0] >= strong]
+        if close:
+            listed = join_names(f"{a} and {b} (r = {_r(r)})" for r, a, b in close[:5])
+            extra = len(close) - 5
+            more = f"; {extra} more pair{' reaches' if extra == 1 else 's reach'} {strong:g}" if extra > 0 else ""
+            say("Dimensions", "correlation", f"The most closely related dimensions are {listed}{more}.")
+        else:
+            r, a, b = pairs[0]
+            say("Dimensions", "correlation", f"No two dimensions correlate at {strong:g} or more; the closest are {a} and {b} (r = {_r(r)}).")
+        if len(pairs) > 1:
+            r, a, b = pairs[-1]
+            say("Dimensions", "correlation", f"The least related dimensions are {a} and {b} (r = {_r(r)}).")
+    with_overall = get("overall_correlations")["pearson"].dropna().sort_values(ascending=False, kind="stable")
+    if len(with_overall) >= 2:
+        say(
+            "Dimensions",
+            "overall",
+            f"{with_overall.index[0]} follows the overall score most closely (r = {_r(with_overall.iloc[0])}), {with_overall.index[-1]} least (r = {_r(with_overall.iloc[-1])}).",
+        )
+
+    # ---- cities: top-k and balance
+    top = params["top"]
+    balance = get("city_balance")
+    count = len(dimensions)
+    if top < n and count:
+        everywhere = list(balance.index[balance["top_count"] == count])
+        if everywhere:
+            verb = "is" if len(everywhere) == 1 else "are"
+            say("Cities", f"top {top}", f"{join_names(everywhere)} {verb} in the top {top} of all {_count_word(count)} dimensions.")
+            nearly = list(balance.index[balance["top_count"] == count - 1])
+            if nearly and count > 1:
+                verb = "is" if len(nearly) == 1 else "are"
+                say("Cities", f"top {top}", f"{join_names(nearly)} {verb} in the top {top} of {_count_word(count - 1)} of the {_count_word(count)} dimensions.")
+        else:
+            best = int(balance["top_count"].max())
+            closest = list(balance.index[balance["top_count"] == best])
+            say("Cities", f"top {top}", f"No city is in the top {top} of every dimension; {join_names(closest)} {'comes' if len(closest) == 1 else 'come'} closest with {best} of {count}.")
+    spread = balance["sd"].dropna().sort_values(kind="stable")
+    if len(spread) >= 2 and count >= 2:
+        shown = max(1, min(3, len(spread) // 2))
+        low = join_names(f"{c} ({_number(v, 1)})" for c, v in spread.head(shown).items())
+        high = join_names(f"{c} ({_number(v, 1)})" for c, v in spread.tail(shown)[::-1].items())
+        say("Cities", "balance", f"The most balanced cities, with the smallest standard deviation across their {_count_word(count)} dimension scores, are {low}; the least balanced are {high}.")
+        leading = spread[spread.index.isin(tiers.index[tiers["rank"] <= min(top, n)])]
+        if len(leading) >= 2 and top < n:
+            say(
+                "Cities",
+                "balance",
+                f"Among the top {top} overall, {leading.index[0]} is the most balanced ({_number(leading.iloc[0], 1)}) and {leading.index[-1]} the least ({_number(leading.iloc[-1], 1)}).",
+            )
+
+    # ---- each dimension: leaders, spread, lifts; then its variables' leaders
+    leader_rows = get("leaders")
+    lifts = get("lifts")
+    ranks = pipeline["dimension_ranks"]
+    overall_rank = pipeline["overall"]["rank"]
+    strong_lift = params["strong_lift"]
+    sd_order = {d: i for i, d in enumerate(sd.index, start=1)}
+    scores = pipeline["dimension_scores"]
+    for dimension in dimensions:
+        chosen = leader_rows[(leader_rows["level"] == "dimension") & (leader_rows["name"] == dimension)]
+        say(dimension, dimension, leaders_sentence(dimension, chosen, n))
+        column = scores[dimension]
+        if dimension in sd_order:
+            highest, lowest = _extremes(column, True), _extremes(column, False)
+            say(
+                dimension,
+                dimension,
+                f"Scores run from {_number(float(column.min()))} ({join_names(lowest)}) to {_number(float(column.max()))} ({join_names(highest)}); "
+                f"the standard deviation, {_number(float(stats.at[dimension, 'sd']), 1)}, is the {ordinal(sd_order[dimension])} largest of {len(sd_order)} dimensions.",
+            )
+        lifted = lifts[dimension][lifts[dimension] >= strong_lift].sort_values(ascending=False, kind="stable")
+        for city, lift in lifted.head(3).items():
+            say(
+                dimension,
+                city,
+                f"{city}'s {dimension} score lifts it well above its overall rank: {ordinal(ranks.at[city, dimension])} in the dimension against {ordinal(overall_rank[city])} overall ({int(lift)} places).",
+            )
+        for variable in framework.variables_of(dimension):
+            chosen = leader_rows[(leader_rows["level"] == "variable") & (leader_rows["name"] == variable.name)]
+            say(dimension, variable.name, leaders_sentence(variable.name, chosen, n))
+
+    # ---- audit
+    threshold = params["coverage_threshold"]
+    coverage = get("indicator_coverage")
+    low = coverage[coverage["below_threshold"]]
+    if len(low):
+        listed = join_names(f"{key} ({row['share']:.0%})" for key, row in low.head(10).iterrows())
+        more = f" and {len(low) - 10} more" if len(low) > 10 else ""
+        say("Audit", "coverage", f"{len(low)} input column(s) have values for fewer than {threshold:.0%} of cities: {listed}{more}.")
+    else:
+        say("Audit", "coverage", f"Every input column has values for at least {threshold:.0%} of cities.")
+    prescored = int((coverage["basis"] == BASIS_PRESCORED).sum())
+    if prescored:
+        say("Audit", "coverage", f"For the {prescored} pre-scored variable(s), coverage is measured on the given variable scores: their raw indicator values are not in the inputs.")
+    low_cities = get("city_coverage")
+    low_cities = low_cities[low_cities["below_threshold"]]
+    if len(low_cities):
+        listed = join_names(f"{c} ({v:.0%})" for c, v in low_cities["share"].head(10).items())
+        say("Audit", "coverage", f"{_cities(len(low_cities))} have values in fewer than {threshold:.0%} of the input columns: {listed}.")
+    else:
+        say("Audit", "coverage", f"Every city has values in at least {threshold:.0%} of the input columns.")
+    pairs_frame = get("item_correlations")
+    duplicate_words = f"at {params.get('duplicate_above', DEFAULT_DUPLICATE_ABOVE):g} or more (near-duplicates)"
+    for flag, words in ((FLAG_NEGATIVE, "negatively"), (FLAG_DUPLICATE, duplicate_words)):
+        flagged = pairs_frame[pairs_frame["flag"] == flag]
+        if flag == FLAG_NEGATIVE:
+            flagged = flagged.sort_values("r", kind="stable")
+        else:
+            flagged = flagged.sort_values("r", ascending=False, kind="stable")
+        if len(flagged):
+            listed = join_names(f"{row.first} and {row.second} in {row.dimension} (r = {_r(row.r)})" for row in flagged.head(5).itertuples())
+            more = f", and {len(flagged) - 5} more" if len(flagged) > 5 else ""
+            verb = "pair inside a dimension correlates" if len(flagged) == 1 else "pairs inside a dimension correlate"
+            say("Audit", "correlation", f"{len(flagged)} {verb} {words}: {listed}{more}.")
+        else:
+            say("Audit", "correlation", f"No pair of variables or indicators inside a dimension correlates {words}.")
+    variable_scores = pipeline["variable_scores"]
+    constant = [v for v in framework.variables if variable_scores[v.name].nunique() == 1] if n > 1 else []
+    if constant:
+        listed = join_names(f"{v.name} ({v.dimension})" for v in constant)
+        say("Audit", "constant", f"Every city scores the same in {listed}: {'it tells' if len(constant) == 1 else 'they tell'} no city apart and {'has' if len(constant) == 1 else 'have'} no correlation with anything.")
+    reliability = get("reliability")
+    alpha = reliability["alpha"].dropna().sort_values(kind="stable")
+    if len(alpha):
+        below = alpha[alpha < params["alpha_minimum"]]
+        text = f"Cronbach's alpha of the variable scores runs from {_r(alpha.iloc[0])} ({alpha.index[0]}) to {_r(alpha.iloc[-1])} ({alpha.index[-1]})"
+        text += f"; {len(below)} dimension(s) fall below {params['alpha_minimum']:g}: {join_names(below.index)}." if len(below) else f"; every dimension reaches {params['alpha_minimum']:g}."
+        say("Audit", "reliability", text)
+    share = reliability["pc1_share"].dropna().sort_values(kind="stable")
+    if len(share):
+        say(
+            "Audit",
+            "reliability",
+            f"The first principal component explains from {share.iloc[0]:.0%} ({share.index[0]}) to {share.iloc[-1]:.0%} ({share.index[-1]}) of the variance of a dimension's variable scores.",
+        )
+    weights = get("implicit_weights")
+    if len(weights):
+        by_size = weights.groupby("indicators_in_variable")["overall_weight"].agg(["min", "max", "count"])
+        if len(by_size) > 1 or by_size["min"].min() != by_size["max"].max():
+            parts_text = join_names(
+                f"{int(row['count'])} indicator(s) in {_count_word(k)}-indicator variables weigh {row['min']:.2%}" + (f" to {row['max']:.2%}" if row["max"] != row["min"] else "")
+                for k, row in by_size.iterrows()
+            )
+            say("Audit", "implicit weight", f"With no explicit weights, indicators still weigh differently in the overall score: {parts_text}.")
+        else:
+            say("Audit", "implicit weight", f"Every indicator weighs the same in the overall score ({by_size['min'].iloc[0]:.2%}).")
+    return pd.DataFrame(rows, columns=INSIGHT_COLUMNS)
