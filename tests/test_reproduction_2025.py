@@ -37,7 +37,8 @@ def recalculated(tmp_path_factory):
 
 def table(book, sheet, header_row=layout.DATA_HEADER_ROW):
     rows = list(book[sheet].iter_rows(min_row=header_row, values_only=True))
-    return pd.DataFrame([r for r in rows[1:] if r[0] is not None], columns=rows[0]).set_index("City")
+    frame = pd.DataFrame([r for r in rows[1:] if r[0] is not None], columns=rows[0])
+    return frame.set_index("City" if "City" in frame.columns else frame.columns[0])
 
 
 def published_inconsistent_overall(published):

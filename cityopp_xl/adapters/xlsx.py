@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import datetime as _dt
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -223,6 +224,9 @@ def save_atomically(book, original: Path, target: Path) -> None:
     os.close(handle)
     temporary = Path(temporary)
     try:
+        # mkstemp makes the file private: give it the workbook's own permissions.
+        existing = target if target.exists() else Path(original)
+        os.chmod(temporary, stat.S_IMODE(existing.stat().st_mode))
         book.save(temporary)
         if Path(original).suffix.lower() in MACRO_SUFFIXES:
             from . import macros
