@@ -1,0 +1,76 @@
+"""The shipped workbooks: built by the script (never by hand), ribbon and VBA intact, and
+their VBA project and ribbon survive `cityopp recalc` byte for byte."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from oletools.olevba import VBA_Parser
+
+from conftest import MASTER, ROOT, TEMPLATE
+from ooxml import ooxml_errors
+
+MACRO_PARTS = ("xl/vbaProject.bin", "customUI/customUI14.xml")
+
+
+def parts(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist() if name in MACRO_PARTS}
+
+
+@pytest.mark.parametrize("path", [MASTER, TEMPLATE], ids=["master", "template"])
+def test_shipped_workbook_has_the_ribbon_and_vba_and_passes_the_open_xml_check(path):
+    found = parts(path)
+    assert set(found) == set(MACRO_PARTS)
+    ribbon = found["customUI/customUI14.xml"].decode("utf-8")
+    for callback in ("CityOpp_Recalculate", "CityOpp_Validate", "CityOpp_Analyze", "CityOpp_Compare"):
+        assert callback in ribbon
+    parser = VBA_Parser(str(path))
+    modules = {name: code for _, _, name, code in parser.extract_macros()}
+    parser.close()
+    assert "RunPython" in modules["xlwings.bas"] or any("Function RunPython" in c for c in modules.values())
+    assert "cityopp_xl.adapters.book" in modules["CityOppRibbon.bas"]
+    assert ooxml_errors(path) == []
+
+
+def test_vba_and_ribbon_survive_recalc_byte_for_byte(master_copy, tmp_path):
+    before = parts(master_copy)
+    out = tmp_path / "scored.xlsm"
+    result = subprocess.run([sys.executable, "-m", "cityopp_xl", "recalc", str(master_copy), "-o", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert parts(out) == before
+    # And again in place, on the already recalculated workbook.
+    result = subprocess.run([sys.executable, "-m", "cityopp_xl", "recalc", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert parts(out) == before
+    assert ooxml_errors(out) == []
+
+
+def test_shipped_workbooks_are_what_the_build_script_makes(tmp_path, shared_data):
+    """Rebuild into a scratch copy of the repository and compare every sheet's cells."""
+    scratch = tmp_path / "repo"
+    (scratch / "scripts").mkdir(parents=True)
+    (scratch / "scripts" / "build_workbooks.py").write_bytes((ROOT / "scripts" / "build_workbooks.py").read_bytes())
+    (scratch / "cityopp_xl").symlink_to(ROOT / "cityopp_xl")
+    # The script writes into <repo>/workbook and the packaged edition folder.
+    edition_backup = {p: p.read_bytes() for p in (ROOT / "cityopp_xl" / "editions" / "cco2025").iterdir()}
+    try:
+        result = subprocess.run([sys.executable, str(scratch / "scripts" / "build_workbooks.py"), "--data", str(shared_data)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    finally:
+        changed = {p for p, data in edition_backup.items() if p.read_bytes() != data}
+        for p, data in edition_backup.items():
+            p.write_bytes(data)
+    assert not changed, f"the packaged edition files are out of date: {sorted(str(p) for p in changed)}"
+    for shipped in (MASTER, TEMPLATE):
+        rebuilt = scratch / "workbook" / shipped.name
+        one, two = openpyxl.load_workbook(shipped), openpyxl.load_workbook(rebuilt)
+        assert one.sheetnames == two.sheetnames
+        for name in one.sheetnames:
+            assert [list(r) for r in one[name].iter_rows(values_only=True)] == [list(r) for r in two[name].iter_rows(values_only=True)], (shipped.name, name)
+        assert parts(shipped) == parts(rebuilt)
