@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable
 
 import pandas as pd
@@ -63,29 +63,24 @@ def quote_sheet(sheet: str) -> str:
 class SheetTable:
     """A table read from a sheet (or a CSV file), with enough to name any of its cells.
 
-    ``frame`` holds the table body: one row per data row, one column per header. Its
-    index is the 0-based body row number unless a reader re-indexed it (by city).
-    ``first_row`` is the sheet row of the first body row (1-based) and ``first_col`` the
-    sheet column of the first frame column (1-based). ``rows`` maps an index label to
-    its 0-based body row when the frame was re-indexed.
+    ``frame`` holds the table body: one row per data row, one column per header, indexed
+    by the 0-based body row number. ``first_row`` is the sheet row of the first body row
+    (1-based) and ``first_col`` the sheet column of the first frame column (1-based).
     """
 
     sheet: str
     frame: pd.DataFrame
     first_row: int = 2
     first_col: int = 1
-    rows: dict = field(default_factory=dict, compare=False, hash=False)
     #: "a1" names cells as ``Sheet!C7``; "csv" as ``file.csv line 7 (column 'value')``.
     style: str = "a1"
 
-    def address(self, row, column=None) -> str:
-        """The A1 reference (``Sheet!C7``) of a body cell, by index label and column name.
+    def address(self, row: int, column=None) -> str:
+        """The A1 reference (``Sheet!C7``) of a body cell, by body row and column name.
 
         With ``column=None`` the reference is the row's first cell.
         """
-        position = self.rows.get(row, row) if self.rows else row
-        if not isinstance(position, (int,)) or isinstance(position, bool):
-            position = list(self.frame.index).index(row)
+        position = self.frame.index.get_loc(row)
         col = 0 if column is None else list(self.frame.columns).index(column)
         if self.style == "csv":
             name = self.frame.columns[col]
