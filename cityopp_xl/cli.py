@@ -1,13 +1,16 @@
 """The ``cityopp`` command: a thin layer over the core and the openpyxl adapter.
 
 Exit codes: 0 done; 1 ``validate`` found a problem that blocks scoring; 2 the run could
-not be done (bad input, unreadable file), with the reason on stderr.
+not be done (bad input, an unreadable or refused file, a workbook locked by another run),
+with the reason on stderr; 3 an internal error (a bug), reported in one line without a
+traceback (set ``CITYOPP_DEBUG=1`` to see it). The workbook is never left half-written.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -33,6 +36,18 @@ def translate_errors(command):
             _fail(str(exc))
         except OSError as exc:
             _fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+        except MemoryError:
+            _fail("out of memory: the workbook is too large to read on this computer; nothing was changed")
+        except Exception as exc:  # the last resort of the adapter: never a traceback
+            if os.environ.get("CITYOPP_DEBUG"):
+                raise
+            click.echo(
+                f"cityopp: internal error ({type(exc).__name__}: {str(exc)[:300]}); this is a bug in cityopp-xl, "
+                "please report it with the workbook (set CITYOPP_DEBUG=1 to see the traceback); "
+                "a workbook is only ever replaced whole, never left half-written",
+                err=True,
+            )
+            sys.exit(3)
 
     return wrapper
 
@@ -56,14 +71,22 @@ def main() -> None:
 @click.argument("book", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the recalculated workbook here instead of replacing BOOK.")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False, path_type=Path), help="Also save the run log (every step and its parameters) as JSON.")
+@click.option(
+    "--formulas/--values",
+    default=None,
+    help="Write the Indicator scores, score and Overall sheets as live spreadsheet formulas over the input cells "
+    "(--formulas) or as values (--values). Default: the Settings sheet's 'output' row, else values.",
+)
 @translate_errors
-def recalc(book: Path, out: Path | None, log_path: Path | None) -> None:
+def recalc(book: Path, out: Path | None, log_path: Path | None, formulas: bool | None) -> None:
     """Score BOOK and write its output sheets (score sheets, Overall, Indicator scores,
     Reconciliation, Log, Problems). Input sheets are never changed; a failed run leaves
     the workbook as it was; an .xlsm keeps its VBA project and ribbon byte for byte."""
     from .adapters.xlsx import recalc_file
 
-    result = recalc_file(book, out)
+    result = recalc_file(book, out, formulas=formulas)
+    for leftover in result.removed:
+        click.echo(f"cityopp: removed {leftover.name}, a temporary file left by an interrupted run", err=True)
     _print_problems(result.problems, warnings_only=True)
     pipeline = result.pipeline
     overall = pipeline["overall"]
@@ -105,6 +128,33 @@ def new(out: Path, framework_path: Path | None, cities_path: Path | None, plain:
 
     write_template(out, framework_path, cities_path, plain=plain)
     click.echo(f"{out}: blank template written")
+
+
+@main.command()
+@click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--sheet", "sheet_out", type=click.Path(dir_okay=False, path_type=Path), help="Also write a copy of OLD with a Diff sheet to this file (same extension as OLD).")
+@click.option("--csv", "csv_dir", type=click.Path(file_okay=False, path_type=Path), help="Also write cells.csv, structure.csv and moves.csv to this folder.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(min=1), help="Most lines of each list in the printed report.")
+@translate_errors
+def diff(old: Path, new: Path, sheet_out: Path | None, csv_dir: Path | None, limit: int) -> None:
+    """Compare two workbooks, OLD (say the master) and NEW (a reviewer's copy): which
+    input cells changed, which cities and indicators were added, removed or renamed, and
+    how every indicator, variable, dimension and overall score and rank moved as a
+    result. Prints a report; OLD and NEW are never changed. Exit 2 when either workbook
+    cannot be scored."""
+    from .adapters import layout
+    from .adapters.diff_files import compare_files, write_diff_copy, write_diff_csvs
+    from .diff import format_diff
+
+    result = compare_files(old, new)
+    click.echo(format_diff(result, old.name, new.name, limit=limit))
+    if sheet_out:
+        written = write_diff_copy(old, sheet_out, layout.diff_sheet(result, old.name, new.name))
+        click.echo(f"{written}: a copy of {old.name} with the Diff sheet")
+    if csv_dir:
+        paths = write_diff_csvs(result, csv_dir)
+        click.echo("wrote " + ", ".join(str(p) for p in paths))
 
 
 @main.command()

@@ -6,6 +6,19 @@ from dataclasses import dataclass
 
 #: How many problems an error message lists before it says "and N more".
 MAX_LISTED = 20
+#: Longest part of a one-line message (a cell's text is echoed in it): longer text keeps
+#: its start and its end around an ellipsis.
+MAX_PART = 200
+
+
+def readable(text: str, limit: int = MAX_PART) -> str:
+    """Text for a one-line message: control characters escaped (a line break in a cell
+    shows as ``\\n``), cut to ``limit`` characters in the middle."""
+    text = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in str(text))
+    if len(text) > limit:
+        keep = (limit - 1) // 2
+        text = text[:keep] + "…" + text[-keep:]
+    return text
 
 
 @dataclass(frozen=True)
@@ -27,7 +40,7 @@ class Problem:
         return self.severity == "error"
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.found}, expected {self.expected}"
+        return f"{readable(self.where)}: {readable(self.found)}, expected {readable(self.expected)}"
 
 
 def format_problems(problems: list[Problem], limit: int = MAX_LISTED) -> str:

@@ -328,10 +328,15 @@ def framework_from_table(table: SheetTable) -> tuple[Framework | None, list[Prob
 
     variables: dict[str, dict] = {}
     seen_ids: dict[str, str] = {}
+    placeholders: list[tuple[object, str]] = []
     for row in frame.index:
         values = {name: cell(row, name) for name in FRAMEWORK_COLUMNS}
         if not any(values[name] for name in REQUIRED_FRAMEWORK_COLUMNS):
             continue  # a blank row
+        if values["variable"] and not (values["id"] or values["indicator"] or values["direction"]):
+            # A variable named on a row of its own: a placeholder with no indicator yet.
+            placeholders.append((row, values["variable"]))
+            continue
         for name in REQUIRED_FRAMEWORK_COLUMNS:
             if not values[name] and name != "direction":
                 problems.append(Problem(where(row, name), f"a blank {name}", f"the indicator's {name}"))
@@ -350,9 +355,10 @@ def framework_from_table(table: SheetTable) -> tuple[Framework | None, list[Prob
                 Problem(where(row, "points"), f"points '{values['points']}' on a '{direction}' indicator", "points only with direction 'tiers'", "warning")
             )
         ties = values["ties"].lower() or "best"
+        ties_given = bool(values["ties"])
         if ties not in TIE_RULES:
             problems.append(Problem(where(row, "ties"), f"tie rule '{values['ties']}'", "best or worst"))
-            ties = "best"
+            ties, ties_given = "best", False  # reported once: not compared with other rows
         prescored = parse_flag(values["prescored"])
         if prescored is None:
             problems.append(Problem(where(row, "prescored"), f"'{values['prescored']}'", "yes or no"))
@@ -368,18 +374,18 @@ def framework_from_table(table: SheetTable) -> tuple[Framework | None, list[Prob
                 "ties": ties,
                 "prescored": prescored,
                 "row": row,
-                "ties_given": bool(values["ties"]),
+                "ties_given": ties_given,
             }
         else:
             if entry["dimension"] != dimension:
                 problems.append(
                     Problem(where(row, "dimension"), f"variable '{name}' in dimension '{dimension}'", f"'{entry['dimension']}', as on its first row {where(entry['row'], 'dimension')}")
                 )
-            if values["ties"] and entry["ties_given"] and ties != entry["ties"]:
+            if ties_given and entry["ties_given"] and ties != entry["ties"]:
                 problems.append(
                     Problem(where(row, "ties"), f"tie rule '{ties}' for variable '{name}'", f"'{entry['ties']}', as on its first row (one rule per variable)")
                 )
-            elif values["ties"] and not entry["ties_given"]:
+            elif ties_given and not entry["ties_given"]:
                 entry["ties"], entry["ties_given"] = ties, True
             if prescored != entry["prescored"]:
                 problems.append(
@@ -396,6 +402,13 @@ def framework_from_table(table: SheetTable) -> tuple[Framework | None, list[Prob
             )
         )
 
+    for row, name in placeholders:
+        if name in variables:
+            problems.append(Problem(where(row, "variable"), f"a row naming variable '{name}' with no id, indicator or direction (ignored)", "one row per indicator", "warning"))
+        else:
+            problems.append(
+                Problem(where(row, "variable"), f"variable '{name}' with 0 indicators (no id, indicator or direction on its row)", "1 to 3 indicators per variable: fill in the row's indicator or delete the row")
+            )
     built: list[Variable] = []
     for name, entry in variables.items():
         count = len(entry["indicators"])
@@ -435,10 +448,14 @@ class Settings:
 
     ``tiers``: (label, minimum overall score) from the highest tier down; a city is in the
     first tier whose minimum its overall score reaches, else in ``other_tier``.
+    ``formulas``: write the score sheets as live spreadsheet formulas over the input cells
+    (Settings row ``output, formulas``) instead of values (``output, values``, the default).
+    It changes how scores are written, never what they are, so it is not in :meth:`to_dict`.
     """
 
     tiers: tuple[tuple[str, float], ...] = (("First tier", 2400.0), ("Second tier", 2000.0), ("Third tier", 1500.0))
     other_tier: str = "Other"
+    formulas: bool = False
 
     def to_dict(self) -> dict:
         return {"tiers": [[label, minimum] for label, minimum in self.tiers], "other_tier": self.other_tier}
@@ -446,12 +463,15 @@ class Settings:
     def to_frame(self) -> pd.DataFrame:
         rows = [{"setting": "tier", "label": label, "value": minimum} for label, minimum in self.tiers]
         rows.append({"setting": "other tier", "label": self.other_tier, "value": None})
+        if self.formulas:
+            rows.append({"setting": "output", "label": "formulas", "value": None})
         return pd.DataFrame(rows, columns=["setting", "label", "value"])
 
 
 def settings_from_table(table: SheetTable) -> tuple[Settings, list[Problem]]:
     """Read settings rows ``setting, label, value``: ``tier`` rows (label, minimum overall
-    score) and one ``other tier`` row (label). Unknown settings are reported as warnings."""
+    score), one ``other tier`` row (label) and optionally one ``output`` row (label
+    ``formulas`` or ``values``). Unknown settings are reported as warnings."""
     problems: list[Problem] = []
     frame = table.frame
     columns = {str(c).strip().lower(): c for c in frame.columns}
@@ -462,6 +482,7 @@ def settings_from_table(table: SheetTable) -> tuple[Settings, list[Problem]]:
         return Settings(), problems
     tiers: list[tuple[str, float]] = []
     other = Settings().other_tier
+    formulas = False
     for row in frame.index:
         setting = _text(frame.at[row, columns["setting"]]).lower()
         label = _text(frame.at[row, columns["label"]])
@@ -476,12 +497,17 @@ def settings_from_table(table: SheetTable) -> tuple[Settings, list[Problem]]:
             tiers.append((label or f"Tier {len(tiers) + 1}", number))
         elif setting == "other tier":
             other = label or other
+        elif setting == "output":
+            if label.lower() not in ("formulas", "values"):
+                problems.append(Problem(table.address(row, columns["label"]), f"output '{label}'", "formulas (live spreadsheet formulas) or values"))
+                continue
+            formulas = label.lower() == "formulas"
         else:
-            problems.append(Problem(table.address(row, columns["setting"]), f"unknown setting '{setting}'", "tier or other tier", "warning"))
+            problems.append(Problem(table.address(row, columns["setting"]), f"unknown setting '{setting}'", "tier, other tier or output", "warning"))
     ordered = sorted(tiers, key=lambda t: -t[1])
     if tiers and ordered != tiers:
         problems.append(Problem(f"{table.sheet}", "tier minimums not in falling order", "the highest tier first (they were sorted)", "warning"))
-    return Settings(tuple(ordered) if tiers else (), other), problems
+    return Settings(tuple(ordered) if tiers else (), other, formulas), problems
 
 
 def _as_float(value) -> float | None:

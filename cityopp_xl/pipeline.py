@@ -125,6 +125,7 @@ def _changed(framework: Framework, settings: Settings, changes: dict) -> tuple[F
         settings = Settings(
             tuple((str(label), float(minimum)) for label, minimum in changes.get("tiers", settings.tiers)),
             changes.get("other_tier", settings.other_tier),
+            settings.formulas,
         )
     return Framework(tuple(variables)), settings
 

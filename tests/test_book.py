@@ -147,3 +147,12 @@ def test_round_trips_do_not_grow_with_the_number_of_cities(tmp_path):
         writes = [a for a in run.actions if a["func"] == "setValues"]
         assert len(writes) == len({a["sheet_position"] for a in writes}) or len(writes) <= 30
     assert counts[60] == counts[600]
+
+
+def test_analyze_recalculates_and_shows_the_analysis_sheet(fixture_copy, tmp_path):
+    run = run_macro(fixture_copy, lambda book: book_adapter.run_analyze(book, run_time=RUN_TIME), status_bar="record")
+    applied = apply_actions(fixture_copy, run, tmp_path / "analyzed.xlsx")
+    assert applied.alerts == []
+    book = openpyxl.load_workbook(tmp_path / "analyzed.xlsx")
+    assert book.active.title == layout.SHEET_ANALYSIS
+    assert layout.SHEET_OVERALL in book.sheetnames and layout.SHEET_LOG in book.sheetnames

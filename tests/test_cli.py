@@ -113,9 +113,14 @@ class TestRecalc:
         book["D1 scores"]["A1"] = "edited by hand"
         book.save(fixture_copy)
         sheets_before = book.sheetnames
-        assert cityopp("recalc", fixture_copy).returncode == 0
+        result = cityopp("recalc", fixture_copy)
+        assert result.returncode == 0
+        # The hand edit is reported (and listed on a Problems sheet), then replaced.
+        assert "D1 scores!A1: an output sheet edited by hand since the last Recalculate" in result.stderr
         book = openpyxl.load_workbook(fixture_copy)
-        assert book.sheetnames == sheets_before
+        expected = list(sheets_before)
+        expected.insert(expected.index("Log") + 1, "Problems")
+        assert book.sheetnames == expected
         assert book["My notes"]["A1"].value == "keep me"
         assert book["D1 scores"]["A1"].value == "Alpha: scores"
 
@@ -180,7 +185,7 @@ class TestNew:
         result = cityopp("new", out)
         assert result.returncode == 0, result.stderr
         book = openpyxl.load_workbook(out)
-        assert book.sheetnames[:4] == ["About", "Framework", "Cities", "Settings"]
+        assert book.sheetnames[:6] == ["About", "City profile", "Charts", "Framework", "Cities", "Settings"]
         assert [f"D{k} data" for k in range(1, 11)] == [s for s in book.sheetnames if s.endswith(" data")]
         framework = [r for r in book["Framework"].iter_rows(min_row=4, values_only=True) if r[0]]
         assert len(framework) == 66

@@ -44,6 +44,12 @@ def test_target_other_than_zero():
     assert scores_of([1.0, 2.0, 3.0, 2.5], "target:2") == [2, 4, 2, 3]
 
 
+def test_target_distances_tie_as_decimals():
+    # |x + 0.1| = .2 .2 .1 .4 0 .3 in decimals; binary arithmetic gives 0.19999999999999998
+    # for -0.3 and 0.2 for 0.1, which must still tie (as they do in a spreadsheet).
+    assert scores_of([-0.3, 0.1, 0.0, 0.3, -0.1, 0.2], "target:-0.1") == [4, 4, 5, 1, 6, 2]
+
+
 def test_missing_values_score_one_and_do_not_count_as_better():
     assert scores_of([5, NA, 3, NA, 1]) == [5, 1, 4, 1, 3]
 

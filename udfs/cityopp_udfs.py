@@ -19,10 +19,36 @@ import numpy as np
 import pandas as pd
 import xlwings as xw
 from xlwings import server
+from xlwings.conversion import Converter
 
 from cityopp_xl import scoring
 from cityopp_xl.model import Direction, parse_direction
-from cityopp_xl.validate import parse_number
+from cityopp_xl.validate import parse_number, quote_cell
+
+
+def _look_for_jsnull_once() -> None:
+    """Look for Pyodide's ``JsNull`` once per process instead of once per cell.
+
+    xlwings 0.37 tries ``from pyodide.ffi import JsNull`` for every cell of a range
+    argument and for every argument, to recognise the empty cells of xlwings Lite.
+    Outside Pyodide that import fails every time, and the failed imports took 95% of a
+    =RANKSCORE over 3,000 cities (bench/run.py). Whether the module exists does not
+    change while Python runs, so the answers are the same; inside Pyodide xlwings' own
+    checks are kept.
+    """
+    from xlwings import utils
+    from xlwings.pro import udfs_officejs
+
+    try:
+        from pyodide.ffi import JsNull  # noqa: F401
+    except ImportError:
+        if hasattr(utils, "is_jsnull"):
+            utils.is_jsnull = lambda value: False
+        if hasattr(udfs_officejs, "js_to_none"):
+            udfs_officejs.js_to_none = lambda arg: arg
+
+
+_look_for_jsnull_once()
 
 
 class UdfError(ValueError):
@@ -59,13 +85,27 @@ def _shape(values) -> tuple[list, str]:
     if values and isinstance(values[0], list):
         if len(values) == 1 and len(values[0]) > 1:
             return list(values[0]), "row"
-        if all(len(r) == 1 for r in values):
-            return [r[0] for r in values], "column"
+        cells = [r[0] for r in values if len(r) == 1]
+        if len(cells) == len(values):
+            return cells, "column"
         raise UdfError("give one row or one column of values")
     return list(values), "column"
 
 
+_PLAIN = {float, int, type(None)}
+
+
 def _numbers(cells: list, what: str) -> pd.Series:
+    if set(map(type, cells)) <= _PLAIN:
+        # The common case, plain numbers and blanks, in one step (None reads as NaN);
+        # anything else, and an infinite or too large number, is read cell by cell by the
+        # documented rules.
+        try:
+            numbers = np.array(cells, dtype="float64")
+        except OverflowError:
+            numbers = None
+        if numbers is not None and not np.isinf(numbers).any():
+            return pd.Series(numbers, index=pd.RangeIndex(len(numbers)))
     out = []
     for position, cell in enumerate(cells, start=1):
         number, found, severity = parse_number(cell)
@@ -75,9 +115,28 @@ def _numbers(cells: list, what: str) -> pd.Series:
     return pd.Series(out, index=pd.RangeIndex(len(out)), dtype="float64")
 
 
-def _spill(scores, orientation: str):
-    values = [int(s) for s in scores]
-    return [values] if orientation == "row" else [[v] for v in values]
+class Spill(list):
+    """Whole scores to spill: a list of rows of Python ints, already as Excel takes them."""
+
+
+class _SpillConverter(Converter):
+    """Hands a :class:`Spill` to Excel as it is: xlwings' default conversion of a result
+    checks every cell for NaN, dates and errors, which took twice as long as scoring a
+    column of 3,000 cities (bench/run.py), and a column of ints has none of them."""
+
+    base_type = "raw"
+
+    @staticmethod
+    def write_value(value, options):
+        return list(value)  # a plain list: xlwings sizes dynamic arrays by `type(...) is list`
+
+
+_SpillConverter.register(Spill)
+
+
+def _spill(scores, orientation: str) -> Spill:
+    values = np.asarray(scores, dtype="int64")
+    return Spill([values.tolist()] if orientation == "row" else values.reshape(-1, 1).tolist())
 
 
 def _direction(text) -> Direction:
@@ -86,7 +145,7 @@ def _direction(text) -> Direction:
         raise UdfError("for tiers use TIERSCORE(tiers, points)")
     direction, problems = parse_direction(text)
     if direction is None:
-        raise UdfError(f"direction '{text}' is not higher, lower or target:T")
+        raise UdfError(f"direction {quote_cell(text)} is not higher, lower or target:T")
     if direction.kind == "tiers":
         raise UdfError("for tiers use TIERSCORE(tiers, points)")
     return direction
@@ -95,7 +154,7 @@ def _direction(text) -> Direction:
 def _ties(text) -> str:
     rule = "best" if text in (None, "") else str(text).strip().lower()
     if rule not in ("best", "worst"):
-        raise UdfError(f"ties '{text}' is not best or worst")
+        raise UdfError(f"ties {quote_cell(text)} is not best or worst")
     return rule
 
 
@@ -170,15 +229,19 @@ def tierscore(
     """Tier score: the points of each city's tier from a points table; a blank scores 1. Spills for a column of tiers."""
     text = _single_text(points)
     if text is not None:
-        try:
-            table = tuple(float(p) for p in text.replace(";", ",").split(",") if p.strip())
-        except ValueError:
-            raise UdfError(f"points '{text}' is not a list of numbers such as 60,50,40") from None
+        items = [p for p in text.replace(";", ",").split(",") if p.strip()]
+        table = tuple(parse_number(p)[0] for p in items)
+        if any(math.isnan(p) for p in table):
+            raise UdfError(f"points {quote_cell(text)} is not a list of numbers such as 60,50,40")
     else:
         table = tuple(_numbers(_shape(points)[0], "points").dropna())
     if not table:
         raise UdfError("give the points table")
+    if not all(float(p).is_integer() and abs(p) < 2**53 for p in table):
+        raise UdfError("points must be whole numbers, such as 60,50,40")
     cells, orientation = _shape(tiers)
+    if not cells:
+        raise UdfError("give at least one tier")
     series = _numbers(cells, "tiers")
     bad = series.dropna()[~series.dropna().isin(np.arange(1, len(table) + 1))]
     if len(bad):
@@ -200,10 +263,14 @@ def varscore(
     if _single_text(scores3) is not None:
         scores3, ties = None, _single_text(scores3)  # VARSCORE(a, b, "worst")
     columns = [c for c in (scores1, scores2, scores3) if c is not None]
+    if len(columns) < 2:
+        raise UdfError("give the indicator scores of 2 or 3 indicators")
     shaped = [_shape(c) for c in columns]
     lengths = {len(cells) for cells, _ in shaped}
     if len(lengths) != 1:
         raise UdfError("the indicator score columns must have the same number of cities")
+    if lengths.pop() < 2:
+        raise UdfError("give the indicator scores of at least 2 cities")
     frame = pd.concat([_numbers(cells, "indicator scores") for cells, _ in shaped], axis=1)
     if frame.isna().any().any():
         raise UdfError("indicator scores must not be blank (a city with no value scores 1)")
@@ -221,6 +288,8 @@ def comprank(
     """Competition rank of totals, 1 = highest: equal totals share the better rank and the next rank skips (15, 15, 17). COMPRANK(total, totals) ranks one; COMPRANK(totals) spills every rank."""
     if totals is None:
         cells, orientation = _shape(total)
+        if not cells:
+            raise UdfError("give at least one total")
         series = _numbers(cells, "totals")
         if series.isna().any():
             raise UdfError("totals must not be blank")

@@ -214,7 +214,9 @@ def _lift_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
     )
     lifts = analysis.lifts
     section.header(["Rank", "City", *[codes[d] for d in lifts.columns]])
-    rows = [[analysis.tiers.at[city, "rank"], city, *[lifts.at[city, d] for d in lifts.columns]] for city in analysis.tiers.index]
+    cities = analysis.tiers.index
+    values = lifts.reindex(cities).to_numpy(dtype=object).tolist()  # one read, not one per cell
+    rows = [[rank, city, *row] for rank, city, row in zip(analysis.tiers["rank"].tolist(), cities, values)]
     span = section.body(rows)
     section.format(span, 3, 2 + len(lifts.columns), "+0;-0;0")
     return section

@@ -9,6 +9,7 @@ the same cells.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import getpass
 import json
@@ -20,8 +21,9 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import Problem
-from ..model import SheetTable, column_letter
+from ..model import SheetTable, column_letter, quote_sheet
 from ..pipeline import Pipeline, input_fingerprints
+from ..provenance import TableCopy, stale_problems
 from ..reconcile import AGREES, reconcile, summarise
 
 # --------------------------------------------------------------------------- sheet names
@@ -38,6 +40,12 @@ SHEET_LOG = "Log"
 SHEET_PROBLEMS = "Problems"
 SHEET_ANALYSIS = "Analysis"
 SHEET_INSIGHTS = "Insights"
+SHEET_DIFF = "Diff"
+#: Presentation sheets: made once with the workbook (never rewritten by Recalculate); their
+#: formulas and charts read the owned sheets at fixed addresses.
+SHEET_CITY_PROFILE = "City profile"
+SHEET_CHARTS = "Charts"
+PRESENTATION_SHEETS = (SHEET_CITY_PROFILE, SHEET_CHARTS)
 
 #: Input sheets the research team edits, in workbook order (data sheets follow them).
 INPUT_SHEETS = (SHEET_FRAMEWORK, SHEET_CITIES, SHEET_SETTINGS, SHEET_PUBLISHED)
@@ -50,6 +58,7 @@ FIXED_OUTPUT_SHEETS = (
     SHEET_RECONCILIATION,
     SHEET_LOG,
     SHEET_PROBLEMS,
+    SHEET_DIFF,
 )
 
 _DATA_SHEET = re.compile(r"D(\d+) data")
@@ -71,7 +80,7 @@ HEADER_SEARCH_ROWS = 12
 
 TITLE_FONT_SIZE = 14
 WIDTH_CITY = 16
-WIDTH_SCORE = 12
+WIDTH_SCORE = 13
 
 
 def data_sheet(position: int) -> str:
@@ -110,6 +119,14 @@ def find_table(sheet: str, rows: list[list], first_header: str) -> SheetTable | 
             while body and all(_blank(v) for v in body[-1]):
                 body.pop()
             columns = [h if h else f"_col{i + 1}" for i, h in enumerate(header)]
+            # A header repeated (outside an Excel table, which would rename it) gets
+            # trailing spaces to keep column labels unique: every reader trims them.
+            seen: set[str] = set()
+            for i, label in enumerate(columns):
+                while label in seen:
+                    label += " "
+                seen.add(label)
+                columns[i] = label
             frame = pd.DataFrame(body, columns=columns, dtype="object") if body else pd.DataFrame(columns=columns, dtype="object")
             return SheetTable(sheet=sheet, frame=frame, first_row=number + 2, first_col=1)
     return None
@@ -168,6 +185,28 @@ class SheetOutput:
     color_scales: list[str] = field(default_factory=list)
     #: A1 ranges of scores shaded as heatmaps: lowest red, median yellow, highest green.
     heatmaps: list[str] = field(default_factory=list)
+    #: Formulas (A1 cell → text starting with "=") written over the values whatever
+    #: ``formulas`` says: the stale check of the Log and its warnings. Their number never
+    #: grows with the number of cities.
+    formula_cells: dict[str, str] = field(default_factory=dict)
+    #: Cells shown bold dark red while their text starts with :data:`ALERT_PREFIX` (a
+    #: conditional format given by :func:`alert_rule`).
+    alert_cells: list[str] = field(default_factory=list)
+    #: Row heights in points by row number (wrapped headers and notes; see :func:`polish`).
+    row_heights: dict[int, float] = field(default_factory=dict)
+    #: A1 ranges merged into one cell (a note wrapped across the width of the table).
+    merged: list[str] = field(default_factory=list)
+    #: Printed pages side by side (1: one page wide); wider sheets repeat
+    #: ``print_title_columns`` on every page.
+    pages_wide: int = 1
+    print_title_columns: str | None = None
+    #: Printed pages one under the other (0: as many as needed); see :func:`polish`.
+    pages_tall: int = 0
+    #: A1 ranges aligned right: the headers of number columns, so each stands over its
+    #: numbers (see :func:`polish`).
+    align_right: list[str] = field(default_factory=list)
+    #: The printed range (the table's columns: longer text past them is not printed).
+    print_area: str | None = None
 
 
 def cell_value(value):
@@ -194,38 +233,62 @@ def _sorted_by_rank(frame: pd.DataFrame, rank: pd.Series, order: list[str]) -> p
     return frame.assign(_rank=rank, _pos=position.reindex(frame.index)).sort_values(["_rank", "_pos"], kind="stable")
 
 
+def _table_rows(frame: pd.DataFrame, columns: list) -> list[list]:
+    """The rows of ``frame`` as lists of the given columns (None: the index), read a column
+    at a time: row by row, pandas builds a Series for every row (3,000 cities x 20 sheets)."""
+    lists = [frame.index.tolist() if column is None else frame[column].tolist() for column in columns]
+    return [list(row) for row in zip(*lists)]
+
+
 def _stamp(run_time: str) -> str:
     return f"Written by cityopp-xl {__version__} on {run_time}. Replaced on every Recalculate: edit the input sheets, not this one."
 
 
-def render_outputs(pipeline: Pipeline, problems: list[Problem], *, run_time: str | None = None, source: str = "") -> list[SheetOutput]:
+def render_outputs(
+    pipeline: Pipeline, problems: list[Problem], *, run_time: str | None = None, source: str = "", formulas: bool | None = None
+) -> list[SheetOutput]:
     """Every output sheet of a run, in the order they are placed.
 
     ``run_time`` is the ISO time to stamp (now, by default); ``source`` names the workbook
-    in the log.
+    in the log. ``formulas``: write the Indicator scores, score and Overall sheets as live
+    formulas over the input cells (see :mod:`.formulas`); None follows the Settings sheet.
     """
     run_time = run_time or _dt.datetime.now().astimezone().isoformat(timespec="seconds")
     framework = pipeline.framework
     cities = list(pipeline["raw"].index)
+    formulas = pipeline.settings.formulas if formulas is None else formulas
+    live: dict[str, SheetOutput] = {}
+    if formulas:
+        from .formulas import render_formula_sheets  # formulas imports this module
+
+        live = render_formula_sheets(pipeline, run_time)
     outputs: list[SheetOutput] = []
     for position, dimension in enumerate(framework.dimensions, start=1):
-        outputs.append(_dimension_sheet(pipeline, position, dimension, cities, run_time))
+        outputs.append(live.get(score_sheet(position)) or _dimension_sheet(pipeline, position, dimension, cities, run_time))
     last = score_sheet(len(framework.dimensions))
-    outputs.append(_overall_sheet(pipeline, cities, run_time, after=last))
+    outputs.append(live.get(SHEET_OVERALL) or _overall_sheet(pipeline, cities, run_time, after=last))
     from .analysis_sheets import render_analysis  # analysis_sheets imports this module
 
     analysis = render_analysis(pipeline, run_time, after=SHEET_OVERALL)
     outputs += analysis
-    outputs.append(_indicator_sheet(pipeline, run_time, after=analysis[-1].name if analysis else SHEET_OVERALL))
+    indicator_after = analysis[-1].name if analysis else SHEET_OVERALL
+    if formulas:
+        outputs.append(dataclasses.replace(live[SHEET_INDICATOR_SCORES], after=indicator_after))
+    else:
+        outputs.append(_indicator_sheet(pipeline, run_time, after=indicator_after))
     after = SHEET_INDICATOR_SCORES
     reconciliation = reconcile(pipeline)
     if len(reconciliation):
         outputs.append(_reconciliation_sheet(reconciliation, run_time, after=after))
         after = SHEET_RECONCILIATION
-    outputs.append(_log_sheet(pipeline, problems, reconciliation, run_time, source, after=after))
+    outputs.append(_log_sheet(pipeline, problems, reconciliation, run_time, source, after=after, formulas=formulas))
+    add_stale_check(outputs, pipeline.inputs)
+    from .integrity import add_output_fingerprints  # integrity imports this module
+
+    add_output_fingerprints(outputs)  # last: it fingerprints the other sheets as written
     if problems:
         outputs.append(problems_sheet(problems, run_time, after=SHEET_LOG))
-    return outputs
+    return [polish(output) for output in outputs]
 
 
 def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: list[str], run_time: str) -> SheetOutput:
@@ -242,8 +305,7 @@ def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: 
         [_stamp(run_time)],
         header,
     ]
-    for city, row in ranked.iterrows():
-        rows.append([row["_rank"], city, *[row[v] for v in variables], row["Total"]])
+    rows += _table_rows(ranked, ["_rank", None, *variables, "Total"])
     last_col = column_letter(len(header))
     return SheetOutput(
         name=score_sheet(position),
@@ -275,8 +337,7 @@ def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str, after: 
         [_stamp(run_time)],
         header,
     ]
-    for city, row in ranked.iterrows():
-        rows.append([row["_rank"], city, *[row[d] for d in dimensions], row["Total"], row["Tier"]])
+    rows += _table_rows(ranked, ["_rank", None, *dimensions, "Total", "Tier"])
     total_col = column_letter(len(header) - 1)
     return SheetOutput(
         name=SHEET_OVERALL,
@@ -324,8 +385,9 @@ def _indicator_sheet(pipeline: Pipeline, run_time: str, after: str) -> SheetOutp
         variable_row,
         header,
     ]
+    lists = [column.tolist() for column in columns]  # one conversion per column, not per cell
     for i, city in enumerate(variable_scores.index):
-        rows.append([city, n, *[column.iloc[i] for column in columns]])
+        rows.append([city, n, *[values[i] for values in lists]])
     last_col = column_letter(len(header))
     return SheetOutput(
         name=SHEET_INDICATOR_SCORES,
@@ -369,13 +431,19 @@ def _reconciliation_sheet(reconciliation: pd.DataFrame, run_time: str, after: st
         after=after,
         cells=_rect(rows),
         bold=[f"A4:E4", f"A{diff_header_row - 1}:G{diff_header_row}", f"A{all_header_row - 1}:G{all_header_row}"],
-        number_formats={f"C{diff_header_row + 1}:F{len(rows)}": "0;-0;0"},
+        # Differences signed (+4, -4), the figures as whole numbers.
+        number_formats={
+            f"C{diff_header_row + 1}:D{len(rows)}": "0",
+            f"E{diff_header_row + 1}:E{len(rows)}": "+0;-0;0",
+            f"F{diff_header_row + 1}:F{len(rows)}": "0",
+        },
+        wrap=[f"A{diff_header_row}:G{diff_header_row}", f"A{all_header_row}:G{all_header_row}"],
         widths={"A": 26, "B": WIDTH_CITY, "C": 11, "D": 11, "E": 11, "F": 13, "G": 58},
         freeze="A5",
     )
 
 
-def _log_sheet(pipeline: Pipeline, problems: list[Problem], reconciliation: pd.DataFrame, run_time: str, source: str, after: str) -> SheetOutput:
+def _log_sheet(pipeline: Pipeline, problems: list[Problem], reconciliation: pd.DataFrame, run_time: str, source: str, after: str, formulas: bool = False) -> SheetOutput:
     inputs = pipeline.inputs
     prints = input_fingerprints(inputs)
     errors = sum(p.blocking for p in problems)
@@ -388,6 +456,7 @@ def _log_sheet(pipeline: Pipeline, problems: list[Problem], reconciliation: pd.D
         ["user", _user()],
         ["package", f"cityopp-xl {__version__}"],
         ["workbook", source],
+        ["output", "live formulas (score sheets recalculate in the spreadsheet)" if formulas else "values"],
         ["cities (N)", len(inputs.values.index)],
         ["dimensions", len(pipeline.framework.dimensions)],
         ["variables", len(pipeline.framework.variables)],
@@ -460,3 +529,362 @@ def _user() -> str:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name on some hosts (containers, services)
         return ""
+
+
+# --------------------------------------------------------------------------- provenance and the stale check
+
+#: Blank rows and columns copied around each input table, so that a city or a column added
+#: next to a table counts as a change in the workbook's own stale check.
+COPY_MARGIN_ROWS = 10
+COPY_MARGIN_COLUMNS = 2
+#: The workbook's warnings start with this text (and a conditional format turns them red).
+ALERT_PREFIX = "Inputs"
+STALE_WARNING = "Inputs changed since last Recalculate: "
+STALE_UNCHECKED = "Inputs not checked (the Log sheet is missing or was edited): Recalculate. "
+#: Log labels of the stale check.
+LOG_STALE_SUMMARY = "inputs changed since this Recalculate"
+LOG_STALE_HEADER = ["Stale check", "Changed cells", "Input table", "Copy on this sheet"]
+
+
+def copy_table(sheet: str, rows: list[list], table: SheetTable) -> TableCopy:
+    """The cells of an input table as a sheet's values hold them: the header row, the
+    body, then :data:`COPY_MARGIN_ROWS` rows below and :data:`COPY_MARGIN_COLUMNS` columns
+    to the right (blank unless something is there)."""
+    header_row = table.first_row - 1
+    width = len(table.frame.columns) + table.first_col - 1 + COPY_MARGIN_COLUMNS
+    height = 1 + len(table.frame.index) + COPY_MARGIN_ROWS
+    cells = []
+    for number in range(header_row - 1, header_row - 1 + height):
+        row = rows[number] if number < len(rows) else []
+        cells.append(tuple(_copied(row[c]) if c < len(row) else None for c in range(width)))
+    return TableCopy(sheet, header_row, tuple(cells))
+
+
+def _copied(value):
+    # A copy keeps what the cell showed: numbers, text, booleans, dates; NaN is a blank.
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def fingerprint_sheets(framework) -> dict[str, str]:
+    """The sheet each input fingerprint comes from (see :func:`pipeline.input_fingerprints`)."""
+    sheets = {"framework": SHEET_FRAMEWORK, "cities": SHEET_CITIES, "settings": SHEET_SETTINGS, "published": SHEET_PUBLISHED}
+    for position, dimension in enumerate(framework.dimensions, start=1):
+        sheets[dimension] = data_sheet(position)
+    return sheets
+
+
+def read_log(rows: list[list]) -> tuple[str, dict[str, str]]:
+    """The run time and the input fingerprints a Log sheet recorded (its values from A1).
+
+    Reads the item/value block under the ``Item`` header, down to its first blank row.
+    Returns ``("", {})`` when the sheet holds no run log.
+    """
+    run_time, prints = "", {}
+    started = False
+    for row in rows:
+        first = cell_text(row[0]) if row else ""
+        if not started:
+            started = first == "Item"
+            continue
+        if not first:
+            break
+        value = cell_text(row[1]) if len(row) > 1 else ""
+        if first == "run time":
+            run_time = value
+        elif first.startswith("fingerprint: "):
+            prints[first[len("fingerprint: "):]] = value
+    return run_time, prints
+
+
+def find_stale_problems(inputs, log_rows: list[list] | None) -> list[Problem]:
+    """Warnings for the inputs changed since the run a Log sheet recorded, one per input
+    sheet (``D3 data: inputs changed since the last Recalculate (...)``); none when there
+    is no Log sheet (``log_rows`` None or empty)."""
+    if not log_rows:
+        return []
+    run_time, stored = read_log(log_rows)
+    return stale_problems(stored, input_fingerprints(inputs), run_time=run_time, where=fingerprint_sheets(inputs.framework))
+
+
+def _reference(sheet: str, area: str, absolute: bool = False) -> str:
+    if absolute:
+        area = ":".join(re.sub(r"([A-Z]+)(\d+)", r"$\1$\2", part) for part in area.split(":"))
+    return f"{quote_sheet(sheet)}!{area}"
+
+
+def _text_literal(text: str) -> str:
+    """A text as a formula literal; Excel allows at most 255 characters in one literal."""
+    text = text.replace('"', '""')
+    parts = [text[i : i + 250] for i in range(0, len(text), 250)] or [""]
+    return "&".join(f'"{part}"' for part in parts)
+
+
+def alert_rule(cell: str) -> str:
+    """The conditional-format formula (without "=") true while ``cell`` shows a warning."""
+    column = "".join(ch for ch in cell if ch.isalpha())
+    row = "".join(ch for ch in cell if ch.isdigit())
+    return f'LEFT(${column}${row},{len(ALERT_PREFIX)})="{ALERT_PREFIX}"'
+
+
+def add_stale_check(outputs: list[SheetOutput], inputs) -> None:
+    """Give the workbook its own "inputs changed" warning, computed by native formulas.
+
+    The Log gets a copy of every input table (cell for cell, as read) and, per input
+    sheet, a formula counting the cells that differ from the copy,
+    ``=IFERROR(SUMPRODUCT(1-EXACT(table&"",copy&"")),-1)`` (-1: the table cannot be
+    compared, e.g. rows were inserted into it), and a summary cell naming the sheets whose
+    count is not 0. Cell A3 of the Overall, score and Indicator scores sheets (the "Written
+    by" line) becomes a formula that puts the warning in front of that line while the
+    summary is not empty. Nothing is added when the inputs carry no table copies (they did
+    not come from a workbook).
+    """
+    copies = list(getattr(inputs, "table_copies", {}).values())
+    log = next((o for o in outputs if o.name == SHEET_LOG), None)
+    if log is None or not copies:
+        return
+    rows = [list(r) for r in log.cells]
+    rows.append([])
+    rows.append(list(LOG_STALE_HEADER))
+    header = len(rows)
+    rows.append([LOG_STALE_SUMMARY, ""])
+    summary = f"B{len(rows)}"
+    first_count = len(rows) + 1
+    placed = []
+    top = first_count + len(copies) + 2  # after the count rows, a blank row and a title
+    for copy in copies:
+        top += 1  # the copy's own title row
+        area = f"A{top}:{column_letter(max(copy.width, 1))}{top + copy.height - 1}"
+        placed.append((copy, area))
+        top += copy.height + 1
+    formulas = {}
+    for offset, (copy, area) in enumerate(placed):
+        row = first_count + offset
+        rows.append([copy.sheet, "", _reference(copy.sheet, copy.area), _reference(SHEET_LOG, area)])
+        formulas[f"B{row}"] = f'=IFERROR(SUMPRODUCT(1-EXACT({_reference(copy.sheet, copy.area)}&"",{_reference(SHEET_LOG, area)}&"")),-1)'
+    names = "&".join(f'IF(B{first_count + k}<>0,{_text_literal(", " + copy.sheet)},"")' for k, (copy, _) in enumerate(placed))
+    formulas[summary] = f"=MID({names},3,2000)"
+    status = f"C{header + 1}"
+    formulas[status] = f'=IF({summary}="","up to date",{_text_literal(STALE_WARNING)}&{summary})'
+    rows.append([])
+    rows.append(["Copies of the input tables at this Recalculate (the stale check compares each input table with its copy)"])
+    titles = [len(rows)]
+    for copy, area in placed:
+        rows.append([f"Copy of {_reference(copy.sheet, copy.area)}"])
+        titles.append(len(rows))
+        rows += [list(r) for r in copy.cells]
+        rows.append([])
+    log.cells = _rect(rows)
+    log.bold = log.bold + [f"A{header}:D{header}"] + [f"A{t}:A{t}" for t in titles]
+    log.formula_cells = {**log.formula_cells, **formulas}
+    log.alert_cells = log.alert_cells + [status]
+    warning_of = _reference(SHEET_LOG, summary, absolute=True)
+    for output in outputs:
+        if output.name not in (SHEET_OVERALL, SHEET_INDICATOR_SCORES) and not _SCORE_SHEET.fullmatch(output.name):
+            continue
+        stamp = cell_text(output.cells[2][0]) if len(output.cells) > 2 and output.cells[2] else ""
+        stamp_literal = _text_literal(stamp)
+        output.formula_cells = {
+            **output.formula_cells,
+            "A3": f'=IFERROR(IF({warning_of}="",{stamp_literal},{_text_literal(STALE_WARNING)}&{warning_of}'
+            f'&{_text_literal(". These sheets are out of date: Recalculate. ")}&{stamp_literal}),{_text_literal(STALE_UNCHECKED)}&{stamp_literal})',
+        }
+        output.alert_cells = output.alert_cells + ["A3"]
+
+
+# --------------------------------------------------------------------------- print and screen polish
+
+#: Height in points of one line of text (Calibri 11 in Excel; LibreOffice's stand-in fits).
+LINE_HEIGHT = 15.0
+#: Width of a column that has none set (Excel's default, in characters).
+DEFAULT_WIDTH = 8.43
+#: Characters of wrapped text a line holds per character of column width (a width counts
+#: digits): bold headers run wider than digits, plain sentences narrower.
+WRAP_FILL = 0.9
+NOTE_FILL = 1.0
+#: The widest table (in characters) printed one page across at a readable size; wider
+#: tables print on several pages across.
+PAGE_WIDTH_CHARACTERS = 240
+#: Table rows a landscape page holds at full size: a table with repeated header rows is
+#: scaled to fill whole pages (60 cities: two pages, not two and a few rows).
+ROWS_PER_PAGE = 32
+
+
+def pages_tall(rows: int) -> int:
+    """Pages one under the other for a table of ``rows`` rows under its header."""
+    return max(1, math.ceil(rows / ROWS_PER_PAGE))
+
+
+def column_number(letters: str) -> int:
+    number = 0
+    for ch in letters:
+        number = number * 26 + ord(ch.upper()) - 64
+    return number
+
+
+def text_lines(text, width: float, fill: float = WRAP_FILL) -> int:
+    """How many lines ``text`` takes when wrapped in a column ``width`` characters wide
+    (an estimate: a word longer than a line takes a line of its own)."""
+    import textwrap
+
+    per_line = max(int(width * fill), 1)
+    return max(1, sum(len(textwrap.wrap(part, per_line, break_long_words=False, break_on_hyphens=True)) or 1 for part in str(text).split("\n")))
+
+
+def _areas(area: str):
+    first, _, last = area.partition(":")
+    last = last or first
+    split = lambda a: (column_number("".join(c for c in a if c.isalpha())), int("".join(c for c in a if c.isdigit())))  # noqa: E731
+    (c1, r1), (c2, r2) = split(first), split(last)
+    return range(r1, r2 + 1), range(c1, c2 + 1)
+
+
+def polish(output: SheetOutput) -> SheetOutput:
+    """Size what a reader would otherwise find cut off, from the cells and column widths.
+
+    * Each row of a ``wrap`` area is as tall as its tallest wrapped header.
+    * The header of a column of numbers is aligned right, over its numbers.
+    * A note (a row from row 2 down holding one text, in column A, wider than the column)
+      is merged across the table and wrapped, and its row is as tall as its lines: text
+      running past the table would otherwise be cut off on screen or shrink the printed
+      page to fit it.
+    * A table with repeated header rows fills whole pages (:func:`pages_tall`).
+    * The print area is the table's columns; a table wider than
+      :data:`PAGE_WIDTH_CHARACTERS` prints on several pages across, repeating the columns
+      left of the frozen pane on each.
+
+    Returns the same output, changed in place.
+    """
+    widths = {column_number(k): v for k, v in output.widths.items()}
+    width_of = lambda column: widths.get(column, DEFAULT_WIDTH)  # noqa: E731
+    table_columns = max((max(i for i, v in enumerate(row) if v is not None) + 1 for row in output.cells if sum(v is not None for v in row) > 1), default=0)
+    table_width = sum(width_of(c) for c in range(1, table_columns + 1))
+    heights = dict(output.row_heights)
+    for area in output.wrap:
+        rows, columns = _areas(area)
+        for row in rows:
+            if row > len(output.cells):
+                continue
+            cells = output.cells[row - 1]
+            lines = max((text_lines(cells[c - 1], width_of(c)) for c in columns if c - 1 < len(cells) and isinstance(cells[c - 1], str)), default=1)
+            heights[row] = max(heights.get(row, LINE_HEIGHT), lines * LINE_HEIGHT)
+    merged = list(output.merged)
+    if table_columns > 1:
+        last = column_letter(table_columns)
+        for number, row in enumerate(output.cells[1:], start=2):
+            filled = [i for i, v in enumerate(row) if v is not None]
+            # Every text wider than column A, not only those wider than the table: the
+            # number of formatting calls must not depend on the numbers in the text.
+            if filled != [0] or not isinstance(row[0], str) or len(row[0]) <= width_of(1):
+                continue
+            merged.append(f"A{number}:{last}{number}")
+            heights[number] = text_lines(row[0], table_width, NOTE_FILL) * LINE_HEIGHT
+    output.row_heights = heights
+    output.merged = merged
+    output.align_right = output.align_right + _number_headers(output)
+    if table_columns > 1 and output.print_area is None:
+        # Text running past the table would otherwise widen the printed page (and shrink
+        # everything on it) in some applications.
+        output.print_area = f"A1:{column_letter(table_columns)}{len(output.cells)}"
+    if output.print_title_rows and not output.pages_tall:
+        header_last = int(output.print_title_rows.split(":")[-1])
+        output.pages_tall = pages_tall(len(output.cells) - header_last)
+    if table_width > PAGE_WIDTH_CHARACTERS and output.pages_wide == 1:
+        output.pages_wide = math.ceil(table_width / PAGE_WIDTH_CHARACTERS)
+        frozen = "".join(c for c in (output.freeze or "") if c.isalpha())
+        if frozen and column_number(frozen) > 1:
+            output.print_title_columns = f"A:{column_letter(column_number(frozen) - 1)}"
+    return output
+
+
+# --------------------------------------------------------------------------- diff
+
+
+#: Sheets whose tables a diff names cells of (see :func:`cityopp_xl.diff.compare_inputs`).
+DIFF_TABLE_SHEETS = {"framework": SHEET_FRAMEWORK, "cities": SHEET_CITIES, "settings": SHEET_SETTINGS}
+
+
+def diff_sheet(diff, old_name: str, new_name: str, *, run_time: str | None = None, after: str = SHEET_LOG) -> SheetOutput:
+    """The Diff sheet: counts, the cities and indicators added, removed or renamed, every
+    changed input cell (its address in each workbook, old and new value), then every score
+    and rank that moved, level by level, largest moves first. ``diff`` is a
+    :class:`cityopp_xl.diff.Diff` of ``old_name`` (old) against ``new_name`` (new)."""
+    from ..diff import LEVELS
+
+    run_time = run_time or _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    rows: list[list] = [
+        [f"Diff: {old_name} → {new_name}"],
+        [f"Old: {old_name}. New: {new_name}. Input cells that differ, then every score and rank that moved as a result (change = new - old; a negative rank change is a move up)."],
+        [f"Written by cityopp-xl {__version__} on {run_time}. Replaced by the next comparison; Recalculate deletes it."],
+        ["Summary", "Count"],
+    ]
+    rows += [[key, value] for key, value in diff.counts().items()]
+    bold = ["A4:B4"]
+
+    def table(title: str, header: list[str], body: list[list]) -> None:
+        rows.append([])
+        rows.append([f"{title} ({len(body)})" if body else f"{title}: none"])
+        rows.append(header)
+        bold.append(f"A{len(rows) - 1}:{column_letter(len(header))}{len(rows)}")
+        rows.extend(body)
+
+    table("Cities and indicators added, removed or renamed", ["Kind", "Change", "Old", "New"], [list(r) for r in diff.structure.itertuples(index=False)])
+    table(
+        "Changed input cells",
+        ["Old cell", "New cell", "Kind", "Item", "Field", "Old value", "New value"],
+        [[r.old_address, r.new_address, r.kind, r.item, r.field, r.old, r.new] for r in diff.cells.itertuples(index=False)],
+    )
+    moves = diff.moves.assign(_level=diff.moves["level"].map({level: k for k, level in enumerate(LEVELS)})).sort_values("_level", kind="stable")
+    table(
+        "Score and rank moves",
+        ["Level", "Item", "City", "Old", "New", "Change"],
+        [[r.level, r.item, r.city, r.old, r.new, r.change] for r in moves.itertuples(index=False)],
+    )
+    return SheetOutput(
+        name=SHEET_DIFF,
+        after=after,
+        cells=_rect(rows),
+        bold=bold,
+        widths={"A": 30, "B": 26, "C": 18, "D": 18, "E": 24, "F": 14, "G": 14},
+    )
+
+
+def _number_headers(output: SheetOutput) -> list[str]:
+    """The header cells (rows of bold areas at most 3 rows tall) standing over numbers, as
+    runs of columns."""
+
+    def number(value) -> bool:
+        if isinstance(value, bool):
+            return False
+        return isinstance(value, (int, float)) or (output.formulas and isinstance(value, str) and value.startswith("="))
+
+    areas = []
+    for area in output.bold:
+        rows, columns = _areas(area)
+        if len(columns) < 2 or len(rows) > 3:  # header rows, not a bold column of totals
+            continue
+        for row in rows:
+            if row >= len(output.cells):
+                continue
+            areas += _runs_over_numbers(output.cells[row - 1], output.cells[row : row + 3], columns, row, number)
+    return areas
+
+
+def _runs_over_numbers(header: list, below: list[list], columns, row: int, number) -> list[str]:
+    """Runs of header cells in ``row`` that have a number under them in ``below``."""
+    areas = []
+    run: list[int] = []
+    for column in [*columns, None]:
+        over_numbers = (
+            column is not None
+            and column - 1 < len(header)
+            and isinstance(header[column - 1], str)
+            and any(column - 1 < len(cells) and number(cells[column - 1]) for cells in below)
+        )
+        if over_numbers:
+            run.append(column)
+        elif run:
+            areas.append(f"{column_letter(run[0])}{row}:{column_letter(run[-1])}{row}")
+            run = []
+    return areas

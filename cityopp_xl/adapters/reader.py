@@ -6,6 +6,8 @@ gives a function returning one sheet's values as a 2-D list (one bulk read per s
 
 from __future__ import annotations
 
+import difflib
+import re
 from typing import Callable, Iterable
 
 import pandas as pd
@@ -14,17 +16,24 @@ from ..errors import Problem
 from ..model import Settings, framework_from_table, settings_from_table
 from ..validate import Inputs, read_cities, read_dimension_values, read_published
 from . import layout
+from .integrity import SheetFeatures, SheetTooLargeError, find_edited_outputs, find_layout_problems
 
 SheetValues = Callable[[str], list[list]]
 
 
-def read_inputs(sheet_names: Iterable[str], values_of: SheetValues) -> tuple[Inputs | None, list[Problem]]:
+def read_inputs(
+    sheet_names: Iterable[str], values_of: SheetValues, features_of: Callable[[str], SheetFeatures] | None = None
+) -> tuple[Inputs | None, list[Problem]]:
     """Read and check every input sheet.
 
     Parameters
     ----------
     sheet_names : the workbook's sheet names.
-    values_of : returns a sheet's values from A1 as a list of rows.
+    values_of : returns a sheet's values from A1 as a list of rows; may raise
+        :class:`~.integrity.SheetTooLargeError` for a sheet over the size limits.
+    features_of : optional; a sheet's merged ranges and hidden rows and columns, for
+        the adapters that can see them (files): merged cells in an input table are an
+        error, hidden rows and columns a warning.
 
     Returns
     -------
@@ -34,6 +43,7 @@ def read_inputs(sheet_names: Iterable[str], values_of: SheetValues) -> tuple[Inp
     names = list(sheet_names)
     problems: list[Problem] = []
     cache: dict[str, list[list]] = {}
+    copies: dict = {}  # sheet → TableCopy, for the workbook's stale check and diffs
 
     def rows_of(sheet: str) -> list[list]:
         if sheet not in cache:
@@ -43,11 +53,20 @@ def read_inputs(sheet_names: Iterable[str], values_of: SheetValues) -> tuple[Inp
     def table(sheet: str, first_header: str, required: bool = True):
         if sheet not in names:
             if required:
-                problems.append(Problem(sheet, f"no sheet '{sheet}'", f"a sheet named '{sheet}' (sheets: {', '.join(names)})"))
+                problems.append(missing_sheet_problem(sheet, names))
             return None
-        found = layout.find_table(sheet, rows_of(sheet), first_header)
+        try:
+            rows = rows_of(sheet)
+        except SheetTooLargeError as exc:
+            problems.append(exc.problem)
+            return None
+        found = layout.find_table(sheet, rows, first_header)
+        if found is not None and features_of is not None:
+            problems.extend(find_layout_problems(found, features_of(sheet)))
         if found is None:
             problems.append(layout.missing_table_problem(sheet, first_header))
+        else:
+            copies[sheet] = layout.copy_table(sheet, rows_of(sheet), found)
         return found
 
     framework_table = table(layout.SHEET_FRAMEWORK, layout.FIRST_HEADERS[layout.SHEET_FRAMEWORK])
@@ -88,7 +107,28 @@ def read_inputs(sheet_names: Iterable[str], values_of: SheetValues) -> tuple[Inp
     if published_table is not None:
         published, found = read_published(published_table, framework, cities)
         problems += found
+
+    def output_rows(sheet: str) -> list[list]:
+        try:
+            return rows_of(sheet)
+        except SheetTooLargeError:
+            return []  # an oversized output sheet is simply replaced
+
+    problems += find_edited_outputs(names, output_rows)
     if any(p.blocking for p in problems) or len(frames) != len(framework.dimensions):
         return None, problems
     values = pd.concat(frames, axis=1)
-    return Inputs(framework, values, settings, published, addresses, column_addresses), problems
+    return Inputs(framework, values, settings, published, addresses, column_addresses, table_copies=copies), problems
+
+
+def missing_sheet_problem(sheet: str, names: list[str]) -> Problem:
+    """A required sheet that is not in the workbook, naming a sheet that looks renamed."""
+    def loose(name: str) -> str:
+        return "".join(name.split()).casefold()
+
+    # Only a sheet that is not itself a sheet the workbook format names can be the renamed one.
+    spare = [n for n in names if not layout.is_owned(n) and n not in layout.INPUT_SHEETS and not re.fullmatch(r"D\d+ data", n)]
+    near = [n for n in spare if loose(n) == loose(sheet)] or difflib.get_close_matches(sheet, spare, n=1, cutoff=0.75)
+    if near:
+        return Problem(sheet, f"no sheet '{sheet}', but a sheet '{near[0]}' (renamed?)", f"a sheet named exactly '{sheet}'")
+    return Problem(sheet, f"no sheet '{sheet}'", f"a sheet named '{sheet}' (sheets: {', '.join(names)})")

@@ -13,13 +13,19 @@ import datetime as _dt
 import os
 import stat
 import tempfile
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import openpyxl
-from openpyxl.formatting.rule import ColorScaleRule
+from openpyxl.formatting.rule import ColorScaleRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from .. import pipeline as pipeline_module
@@ -27,11 +33,26 @@ from ..errors import CityOppError, InputError, Problem
 from ..model import Framework, Settings
 from ..validate import Inputs, UncalculatedFormula
 from . import layout
+from .integrity import SheetFeatures, check_sheet_size
+from .package import PackageError, check_package, remove_stale_temporaries, temporary_prefix
 from .reader import read_inputs
+
+try:  # openpyxl parses through defusedxml when it is installed (a dependency)
+    from defusedxml import DefusedXmlException as _UNSAFE_XML
+except ImportError:  # pragma: no cover - the pre-flight check still refuses DTDs
+
+    class _UNSAFE_XML(Exception):  # noqa: N801
+        """Never raised: stands in for defusedxml's error when it is missing."""
+
 
 MACRO_SUFFIXES = {".xlsm", ".xltm", ".xlam"}
 HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
 INPUT_FILL = PatternFill("solid", fgColor="FFF7E0")
+#: The workbook's font, named on every font set here (a font without a name falls back to
+#: the application's default, a serif face in some of them).
+FONT_NAME = "Calibri"
+#: Font colour of the workbook's warnings (:attr:`layout.SheetOutput.alert_cells`).
+ALERT_COLOR = "C00000"
 
 
 class WorkbookLockedError(CityOppError):
@@ -45,21 +66,87 @@ class RunResult:
     pipeline: pipeline_module.Pipeline | None
     problems: list[Problem]
     written: Path | None
+    #: Temporary files an interrupted run had left beside the target, removed by this run.
+    removed: list[Path] = dataclasses.field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- reading
 
 
 def load_book(path: Path, *, read_only: bool = False, data_only: bool = False):
-    """Open a workbook without running or following anything in it: macros are kept as
-    opaque bytes (never run), external links are not loaded, formulas are not evaluated."""
+    """Open a workbook without running or following anything in it.
+
+    The file is first checked by :func:`.package.check_package` (not a workbook, zip
+    bombs, oversized parts or sheets, XML entity declarations: refused unread). Macros are
+    kept as opaque bytes and never run; links to other workbooks are kept as they are and
+    never followed or updated (openpyxl reads only the values cached in this file);
+    formulas are never evaluated. XML is parsed through defusedxml when it is installed
+    (a dependency), which refuses entity declarations anywhere in a part.
+
+    Raises
+    ------
+    PackageError
+        When the file is refused or openpyxl cannot read it, with the reason.
+    """
     path = Path(path)
+    check_package(path)
     keep_vba = path.suffix.lower() in MACRO_SUFFIXES and not read_only
-    return openpyxl.load_workbook(path, read_only=read_only, data_only=data_only, keep_vba=keep_vba, keep_links=False)
+    try:
+        return openpyxl.load_workbook(path, read_only=read_only, data_only=data_only, keep_vba=keep_vba, keep_links=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError, IndexError, ElementTree.ParseError, zlib.error, EOFError) as exc:
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, _UNSAFE_XML):
+            cause = cause.__cause__ or cause.__context__
+        if cause is not None:  # openpyxl wraps defusedxml's refusal in a ValueError
+            raise PackageError(
+                f"{path.name}: an XML part declares entities ({type(cause).__name__}), "
+                "expected XML parts as Excel writes them (refused: entity expansion can exhaust memory or read other files)"
+            ) from None
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise PackageError(
+            f"{path.name}: the workbook cannot be read ({type(exc).__name__}: {first}), "
+            "expected an .xlsx or .xlsm workbook that Excel can open (open and save it in Excel, then try again)"
+        ) from None
 
 
 def _sheet_rows(worksheet) -> list[list]:
-    return [list(row) for row in worksheet.iter_rows(values_only=True)]
+    """A sheet's values from A1, refused first when its used range is over the limits
+    of :mod:`.integrity` (before a million empty rows are materialised)."""
+    check_sheet_size(worksheet.title, worksheet.max_row or 0, worksheet.max_column or 0)
+    cells = getattr(worksheet, "_cells", None)
+    if cells is None:  # a read-only sheet streams its rows
+        return [list(row) for row in worksheet.iter_rows(values_only=True)]
+    # The values iter_rows(values_only=True) gives, read from the cells the sheet holds:
+    # iter_rows creates an empty cell object for every blank position it passes (90,000
+    # at 3,000 cities x 300 indicators), a third of the reading time (bench/run.py).
+    if worksheet._current_row == 0:
+        return []
+    rows = [[None] * worksheet.max_column for _ in range(worksheet.max_row)]
+    for (row, column), cell in cells.items():
+        rows[row - 1][column - 1] = cell.value
+    return rows
+
+
+def _formula_text(value) -> str | None:
+    """The formula a cell holds (plain, array or data-table formula), else None."""
+    if isinstance(value, str):
+        return value if value.startswith("=") else None
+    if isinstance(value, ArrayFormula):
+        return value.text or "={array formula}"
+    if isinstance(value, DataTableFormula):
+        return "=TABLE()"
+    return None
+
+
+def sheet_features(worksheet) -> SheetFeatures:
+    """Merged ranges, hidden rows and hidden columns of a loaded (not read-only) sheet."""
+    merged = tuple((r.min_row, r.min_col, r.max_row, r.max_col) for r in worksheet.merged_cells.ranges)
+    hidden_rows = tuple(number for number, dimension in worksheet.row_dimensions.items() if dimension.hidden)
+    hidden_columns: list[int] = []
+    for dimension in worksheet.column_dimensions.values():
+        if dimension.hidden and dimension.min:
+            hidden_columns.extend(range(dimension.min, min(dimension.max or dimension.min, 16_384) + 1))
+    return SheetFeatures(merged, hidden_rows, tuple(hidden_columns))
 
 
 def read_book(book, path: Path) -> tuple[Inputs | None, list[Problem]]:
@@ -67,24 +154,26 @@ def read_book(book, path: Path) -> tuple[Inputs | None, list[Problem]]:
 
     A formula cell in an input table is read as the value Excel last calculated for it
     (openpyxl never evaluates formulas); a formula with no stored value is reported.
+    Merged cells in an input table are an error, hidden rows and columns a warning.
     """
     cached = {}
 
     def values_of(sheet: str) -> list[list]:
         rows = _sheet_rows(book[sheet])
-        if any(isinstance(v, str) and v.startswith("=") for row in rows for v in row):
+        if any(_formula_text(v) is not None for row in rows for v in row):
             if "book" not in cached:
                 cached["book"] = load_book(path, read_only=True, data_only=True)
             computed = _sheet_rows(cached["book"][sheet])
             for r, row in enumerate(rows):
                 for c, value in enumerate(row):
-                    if isinstance(value, str) and value.startswith("="):
+                    formula = _formula_text(value)
+                    if formula is not None:
                         result = computed[r][c] if r < len(computed) and c < len(computed[r]) else None
-                        row[c] = UncalculatedFormula(value) if result is None else result
+                        row[c] = UncalculatedFormula(formula) if result is None else result
         return rows
 
     try:
-        return read_inputs(book.sheetnames, values_of)
+        return read_inputs(book.sheetnames, values_of, lambda sheet: sheet_features(book[sheet]))
     finally:
         if "book" in cached:
             cached["book"].close()
@@ -92,11 +181,15 @@ def read_book(book, path: Path) -> tuple[Inputs | None, list[Problem]]:
 
 def validate_file(path: Path) -> tuple[Inputs | None, list[Problem], pipeline_module.Pipeline | None]:
     """Check a workbook without writing anything; scores it when it can, to find the
-    warnings scoring itself raises (pre-scored columns that break their rule)."""
+    warnings scoring itself raises (pre-scored columns that break their rule), and one
+    warning per input sheet changed since the last Recalculate (from the Log sheet)."""
     book = load_book(path)
     inputs, problems = read_book(book, Path(path))
     result = pipeline_module.run(inputs) if inputs is not None else None
-    return inputs, problems + (result.problems if result else []), result
+    stale = []
+    if inputs is not None and layout.SHEET_LOG in book.sheetnames:
+        stale = layout.find_stale_problems(inputs, _sheet_rows(book[layout.SHEET_LOG]))
+    return inputs, problems + (result.problems if result else []) + stale, result
 
 
 # --------------------------------------------------------------------------- writing outputs
@@ -132,8 +225,8 @@ def write_sheet(sheet, output: layout.SheetOutput) -> None:
             for cell in sheet[sheet.max_row]:
                 if cell.data_type == "f":  # text that merely starts with "=" stays text
                     cell.data_type = "s"
-    sheet["A1"].font = Font(bold=True, size=output.title_size)
-    bold = Font(bold=True)
+    sheet["A1"].font = Font(name=FONT_NAME, bold=True, size=output.title_size)
+    bold = Font(name=FONT_NAME, size=11, bold=True)
     for area in output.bold:
         for row in sheet[area]:
             for cell in row:
@@ -147,17 +240,34 @@ def write_sheet(sheet, output: layout.SheetOutput) -> None:
         for row in sheet[area]:
             for cell in row:
                 cell.alignment = wrap
+    for area in output.align_right:
+        for row in sheet[area]:
+            for cell in row:
+                cell.alignment = Alignment(horizontal="right", wrap_text=cell.alignment.wrap_text, vertical=cell.alignment.vertical)
+    for area in output.merged:  # a note wrapped across the table
+        sheet.merge_cells(area)
+        sheet[area.split(":")[0]].alignment = wrap
+    for number, height in output.row_heights.items():
+        sheet.row_dimensions[number].height = height
     for letter, width in output.widths.items():
         sheet.column_dimensions[letter].width = width
     if output.freeze:
         sheet.freeze_panes = output.freeze
-    landscape(sheet)
+    landscape(sheet, pages_wide=output.pages_wide, pages_tall=output.pages_tall)
     if output.print_title_rows:
         sheet.print_title_rows = output.print_title_rows
+    if output.print_title_columns:
+        sheet.print_title_cols = output.print_title_columns
+    if output.print_area:
+        sheet.print_area = output.print_area
     for area in output.color_scales:
         sheet.conditional_formatting.add(area, correlation_color_scale())
     for area in output.heatmaps:
         sheet.conditional_formatting.add(area, score_color_scale())
+    for address, formula in output.formula_cells.items():
+        sheet[address] = formula
+    for address in output.alert_cells:
+        sheet.conditional_formatting.add(address, FormulaRule(formula=[layout.alert_rule(address)], font=Font(bold=True, color=ALERT_COLOR)))
 
 
 def score_color_scale() -> ColorScaleRule:
@@ -178,11 +288,16 @@ def correlation_color_scale() -> ColorScaleRule:
     )
 
 
-def landscape(sheet) -> None:
-    """Print on landscape pages, one page wide."""
+def landscape(sheet, pages_wide: int = 1, pages_tall: int = 0) -> None:
+    """Print on landscape A4 pages, ``pages_wide`` pages across and ``pages_tall`` down (0:
+    as many as needed), with the sheet's name and the page number in the footer."""
     sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = pages_wide
+    sheet.oddFooter.center.text = "&A, page &P of &N"
+    sheet.oddFooter.center.size = 8
+    sheet.page_margins = PageMargins(left=0.5, right=0.5, top=0.6, bottom=0.6, header=0.25, footer=0.3)
+    sheet.page_setup.fitToHeight = pages_tall
     sheet.sheet_properties.pageSetUpPr.fitToPage = True
 
 
@@ -192,35 +307,60 @@ def workbook_lock(path: Path):
 
     A second run on the same workbook fails at once with :class:`WorkbookLockedError`.
     The lock dies with the process, so a killed run never leaves a stale lock behind.
+    Only the run holding the lock removes the lock file; a run that took the lock on a
+    file another run had just removed tries again on the new file, so two runs can never
+    both believe they hold it.
     """
+    path = Path(path)
     lock_path = path.with_name(f".~{path.name}.cityopp.lock")
-    handle = open(lock_path, "a+")
-    try:
+    message = (
+        f"{path}: another cityopp run is writing this workbook (lock file {lock_path.name}); "
+        "nothing was changed: try again when it has finished"
+    )
+    while True:
+        handle = open(lock_path, "a+")
         try:
-            import fcntl
-
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise WorkbookLockedError(f"{path}: another cityopp run is writing this workbook; try again when it has finished") from exc
-        except ImportError:  # Windows: msvcrt locks a byte range instead
-            import msvcrt
-
+            _lock_handle(handle, message)
             try:
-                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-            except OSError as exc:
-                raise WorkbookLockedError(f"{path}: another cityopp run is writing this workbook; try again when it has finished") from exc
+                same = os.path.samestat(os.fstat(handle.fileno()), os.stat(lock_path))
+            except FileNotFoundError:
+                same = False
+        except BaseException:
+            handle.close()
+            raise
+        if same:
+            break
+        handle.close()  # the holder removed this file as we locked it: lock the new one
+    try:
         yield
     finally:
-        handle.close()
         with contextlib.suppress(OSError):
             lock_path.unlink()
+        handle.close()
+
+
+def _lock_handle(handle, message: str) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows: msvcrt locks a byte range instead
+        import msvcrt
+
+        try:
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError as exc:
+            raise WorkbookLockedError(message) from exc
+        return
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as exc:
+        raise WorkbookLockedError(message) from exc
 
 
 def save_atomically(book, original: Path, target: Path) -> None:
     """Save ``book`` to ``target`` through a temporary file in the same folder, restore
     the original's VBA project and ribbon parts, then move it into place."""
     target = Path(target)
-    handle, temporary = tempfile.mkstemp(prefix=f".~{target.stem}.", suffix=target.suffix, dir=target.parent)
+    handle, temporary = tempfile.mkstemp(prefix=temporary_prefix(target), suffix=target.suffix, dir=target.parent)
     os.close(handle)
     temporary = Path(temporary)
     try:
@@ -232,36 +372,67 @@ def save_atomically(book, original: Path, target: Path) -> None:
             from . import macros
 
             macros.restore_macro_parts(Path(original), temporary)
+        _flush_to_disk(temporary)
         os.replace(temporary, target)
+        _flush_to_disk(target.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
 
 
-def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = None) -> RunResult:
+def _flush_to_disk(path: Path) -> None:
+    """fsync a file (or a folder, so a rename survives a power cut); where the system
+    cannot sync folders, nothing is lost but that guarantee."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = None, formulas: bool | None = None) -> RunResult:
     """Recalculate a workbook file: read, check, score, write the output sheets.
 
-    Writes to ``out`` (default: the workbook itself) atomically. When a problem blocks
-    scoring, raises :class:`InputError` and writes nothing.
+    Writes to ``out`` (default: the workbook itself) atomically, holding the workbook's
+    lock (:func:`workbook_lock`) from the first read to the move into place; temporary
+    files a killed run left beside ``out`` are removed first. When a problem blocks
+    scoring, raises :class:`InputError` and writes nothing. ``formulas``: write the score
+    sheets as live formulas (True) or values (False); None follows the Settings sheet.
     """
     path = Path(path)
     target = Path(out) if out is not None else path
     if target.suffix.lower() != path.suffix.lower():
         raise CityOppError(f"{target}: the output must keep the workbook's extension {path.suffix}")
     with workbook_lock(target):
+        removed = remove_stale_temporaries(target)  # left by a run killed while saving
         book = load_book(path)
         inputs, problems = read_book(book, path)
         if inputs is None:
             raise InputError(problems)
+        formulas = inputs.settings.formulas if formulas is None else formulas
+        if formulas:
+            from .formulas import find_formula_problems
+
+            found = find_formula_problems(inputs, lambda sheet: _sheet_rows(book[sheet]))
+            if found:
+                raise InputError(problems + found)
         result = pipeline_module.run(inputs)
         problems = problems + result.problems
-        outputs = layout.render_outputs(result, problems, run_time=run_time, source=path.name)
+        outputs = layout.render_outputs(result, problems, run_time=run_time, source=path.name, formulas=formulas)
         write_outputs(book, outputs)
+        if formulas:
+            # openpyxl stores no computed results: Excel recalculates every formula on open.
+            book.calculation.fullCalcOnLoad = True
         book.active = book.sheetnames.index(layout.SHEET_OVERALL)
         for sheet in book.worksheets:
             sheet.sheet_view.tabSelected = sheet.title == layout.SHEET_OVERALL
         save_atomically(book, path, target)
-    return RunResult(result, problems, target)
+    return RunResult(result, problems, target, removed)
 
 
 # --------------------------------------------------------------------------- new workbooks
@@ -269,7 +440,7 @@ def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = N
 
 def _title_rows(sheet, title: str, note: str) -> None:
     sheet["A1"] = title
-    sheet["A1"].font = Font(bold=True, size=layout.TITLE_FONT_SIZE)
+    sheet["A1"].font = Font(name=FONT_NAME, bold=True, size=layout.TITLE_FONT_SIZE)
     sheet["A2"] = note
     sheet["A2"].alignment = Alignment(wrap_text=False)
 
@@ -284,7 +455,7 @@ def _add_table(sheet, name: str, header_row: int, columns: int, rows: int) -> No
 def _header(sheet, row: int, values: list) -> None:
     for column, value in enumerate(values, start=1):
         cell = sheet.cell(row=row, column=column, value=value)
-        cell.font = Font(bold=True)
+        cell.font = Font(name=FONT_NAME, size=11, bold=True)
 
 
 def write_input_workbook(
@@ -375,7 +546,9 @@ def write_input_workbook(
             for key in ([variable.name] if variable.prescored else [i.id for i in variable.indicators]):
                 variable_of[key] = variable.name
         for column, key in enumerate(columns, start=2):
-            sheet.cell(row=layout.DATA_HEADER_ROW - 1, column=column, value=variable_of[key]).font = Font(italic=True)
+            cell = sheet.cell(row=layout.DATA_HEADER_ROW - 1, column=column, value=variable_of[key])
+            cell.font = Font(name=FONT_NAME, size=11, italic=True)
+            cell.alignment = Alignment(wrap_text=True, vertical="bottom")
         _header(sheet, layout.DATA_HEADER_ROW, ["city", *[labels[c] for c in columns]])
         for column in range(1, len(columns) + 2):
             sheet.cell(row=layout.DATA_HEADER_ROW, column=column).alignment = Alignment(wrap_text=True, vertical="top")
@@ -388,10 +561,16 @@ def write_input_workbook(
         sheet.column_dimensions["A"].width = layout.WIDTH_CITY
         for column in range(2, len(columns) + 2):
             sheet.column_dimensions[get_column_letter(column)].width = 20
+        sheet.row_dimensions[layout.DATA_HEADER_ROW - 1].height = 2 * layout.LINE_HEIGHT
         sheet.row_dimensions[layout.DATA_HEADER_ROW].height = 60
         sheet.freeze_panes = f"B{layout.DATA_HEADER_ROW + 1}"
+        sheet.print_title_rows = f"{layout.DATA_HEADER_ROW - 1}:{layout.DATA_HEADER_ROW}"
+        sheet.print_title_cols = "A:A"
     for sheet in book.worksheets:
-        landscape(sheet)
+        landscape(sheet, pages_tall=layout.pages_tall(len(cities)) if sheet.print_title_rows else 0)
+    from . import presentation  # presentation imports this module
+
+    presentation.add_presentation_sheets(book, framework, [city for city, _ in cities])
     book.save(path)
 
 
@@ -404,6 +583,8 @@ def _about(sheet, title: str, framework: Framework, about: list[str]) -> None:
         "How this workbook works",
         "Input sheets (edit these): Framework, Cities, Settings, Published (optional), and one 'Dn data' sheet per dimension.",
         "Output sheets (written by Recalculate, replaced on every run): 'Dn scores' after each data sheet, Overall, Indicator scores, Reconciliation, Log and Problems.",
+        "City profile and Charts (after this sheet): pick a city for its dimension scores, ranks, radar chart and strongest and weakest variables; charts of the overall",
+        "and dimension scores. Both are worksheet formulas and charts reading the output sheets, so they follow every Recalculate and need no Python.",
         "Method: each indicator is scored by rank (best city N points, last 1, tied cities share the best score of their group, no value scores 1);",
         "a variable of 2 or 3 indicators re-scores their sum; a dimension adds its variable scores; the overall score adds the dimensions. No weights.",
         "Recalculate: the CityOpp ribbon tab in Excel, or on any computer: cityopp recalc THIS_WORKBOOK.xlsm",
@@ -412,6 +593,6 @@ def _about(sheet, title: str, framework: Framework, about: list[str]) -> None:
     ]
     for line in lines:
         sheet.append([line])
-    sheet["A1"].font = Font(bold=True, size=16)
-    sheet.cell(row=len(about) + 4, column=1).font = Font(bold=True)
+    sheet["A1"].font = Font(name=FONT_NAME, bold=True, size=16)
+    sheet.cell(row=len(about) + 4, column=1).font = Font(name=FONT_NAME, size=11, bold=True)
     sheet.column_dimensions["A"].width = 120

@@ -1,0 +1,75 @@
+"""``cityopp diff``: compare two workbook files, write the Diff sheet into a copy, or CSVs.
+
+Reads both workbooks with the openpyxl adapter (no macro runs, no link is followed), scores
+each with the core and compares the runs with :func:`cityopp_xl.diff.compare`. Neither
+workbook is ever changed: the Diff sheet goes into a copy of the old one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from ..diff import Diff, compare
+from ..errors import CityOppError, InputError
+from ..pipeline import Pipeline, run
+from . import layout
+from .xlsx import load_book, read_book, save_atomically, workbook_lock, write_sheet
+
+#: Files written by ``cityopp diff --csv DIR``.
+CSV_FILES = ("cells.csv", "structure.csv", "moves.csv")
+
+
+def score_file(path: Path) -> Pipeline:
+    """Read, check and score one workbook file. Raises :class:`InputError` naming the
+    workbook in each problem (``[book.xlsx]D1 data!B5``) when a problem blocks scoring."""
+    path = Path(path)
+    book = load_book(path)
+    inputs, problems = read_book(book, path)
+    if inputs is None:
+        raise InputError([dataclasses.replace(p, where=f"[{path.name}]{p.where}") for p in problems])
+    return run(inputs)
+
+
+def compare_files(old: Path, new: Path) -> Diff:
+    """Compare two workbook files (old, then new): see :func:`cityopp_xl.diff.compare`."""
+    return compare(score_file(old), score_file(new), sheets=layout.DIFF_TABLE_SHEETS)
+
+
+def write_diff_copy(old: Path, out: Path, output: layout.SheetOutput) -> Path:
+    """Write a copy of ``old`` with the Diff sheet ``output`` (replacing an older Diff
+    sheet) to ``out``; ``old`` itself is not changed. ``out`` must keep ``old``'s
+    extension (an .xlsm keeps its VBA project and ribbon byte for byte)."""
+    old, out = Path(old), Path(out)
+    if out.suffix.lower() != old.suffix.lower():
+        raise CityOppError(f"{out}: the copy must keep the workbook's extension {old.suffix}")
+    if out.exists() and out.resolve() == old.resolve():
+        raise CityOppError(f"{out}: write the Diff sheet into a new file, not into the workbook compared")
+    with workbook_lock(out):
+        book = load_book(old)
+        index = len(book.sheetnames)
+        if output.name in book.sheetnames:
+            index = book.sheetnames.index(output.name)
+            del book[output.name]
+        elif output.after in book.sheetnames:
+            index = book.sheetnames.index(output.after) + 1
+        sheet = book.create_sheet(output.name, index)
+        write_sheet(sheet, output)
+        book.active = index
+        for each in book.worksheets:
+            each.sheet_view.tabSelected = each.title == output.name
+        save_atomically(book, old, out)
+    return out
+
+
+def write_diff_csvs(diff: Diff, folder: Path) -> list[Path]:
+    """Write the diff's frames as ``cells.csv``, ``structure.csv`` and ``moves.csv``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, frame in zip(CSV_FILES, (diff.cells, diff.structure, diff.moves)):
+        path = folder / name
+        frame.to_csv(path, index=False)
+        paths.append(path)
+    return paths
+
