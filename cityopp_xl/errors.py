@@ -8,7 +8,7 @@ from dataclasses import dataclass
 MAX_LISTED = 20
 #: Longest part of a one-line message (a cell's text is echoed in it): longer text keeps
 #: its start and its end around an ellipsis.
-MAX_PART = 200
+MAX_PART = 240
 
 
 def readable(text: str, limit: int = MAX_PART) -> str:

@@ -164,7 +164,7 @@ def _score_variables(pipeline: Pipeline) -> None:
         pipeline.problems.append(
             Problem(
                 pipeline.inputs.column_addresses.get(m.variable, m.variable),
-                f"pre-scored '{m.variable}' with scores that its tie rule '{m.rule}' cannot give: {m.detail}",
+                f"pre-scored '{m.variable}' breaks its tie rule '{m.rule}': {m.detail}",
                 "a column scored by the declared rule (scoring goes on with the given scores)",
                 "warning",
             )

@@ -271,12 +271,11 @@ def find_prescored_mismatches(prescored: pd.DataFrame, framework: Framework) -> 
         expected = expected_under_rule(scores, variable.ties, len(variable.indicators) == 1)
         off = scores.index[scores != expected]
         if len(off):
-            pairs = ", ".join(f"{c} {scores[c]} (rule gives {expected[c]})" for c in off[:6])
-            more = f" and {len(off) - 6} more" if len(off) > 6 else ""
+            pairs = ", ".join(f"{c} {scores[c]} (rule: {expected[c]})" for c in off[:2])
             counts = scores[scores > 1].value_counts() if len(variable.indicators) == 1 and variable.ties == "best" else scores.value_counts()
             tied = [int(s) for s in sorted(counts[counts > 1].index, reverse=True)]
-            groups = "; ".join(f"{s} shared by {', '.join(str(c) for c in scores.index[scores == s])}" for s in tied[:3])
+            groups = "; ".join(f"{s} shared by {', '.join(str(c) for c in scores.index[scores == s])}" for s in tied[:2])
             mismatches.append(
-                ScoreMismatch(variable.name, variable.ties, tuple(off), f"{len(off)} cities differ: {pairs}{more}" + (f" (tied scores: {groups})" if groups else ""))
+                ScoreMismatch(variable.name, variable.ties, tuple(off), (f"tied: {groups}; " if groups else "") + f"{len(off)} cities differ, e.g. {pairs}")
             )
     return mismatches
