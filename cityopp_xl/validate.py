@@ -28,6 +28,7 @@ import datetime as _dt
 import math
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -284,15 +285,15 @@ def read_dimension_values(
     prescored = {v.name for v in framework.variables_of(dimension) if v.prescored}
     tiers = {i.id: i.direction.points for v in framework.variables_of(dimension) if not v.prescored for i in v.indicators if i.direction.kind == "tiers"}
     data: dict[str, list[float]] = {}
-    addresses: dict = {}
+    addresses = CellAddresses()
     column_addresses: dict = {key: table.header_address(header) for key, header in columns.items()}
     plain = _PlainColumns(table, rows, cities)
     for key in expected:
         header = columns.get(key)
         read = plain.read(header, n if key in prescored else None, len(tiers[key]) if key in tiers else None) if header is not None else None
         if read is not None:
-            data[key], cells = read
-            addresses.update(zip([(city, key) for city in plain.located], cells))
+            data[key], prefix = read
+            addresses.add_column(key, prefix, plain.row_numbers)
             continue
         out: list[float] = []
         for city in cities:
@@ -340,10 +341,12 @@ class _PlainColumns:
         self.slots = np.array([i for i, city in enumerate(cities) if city in rows], dtype="int64")
         self.count = len(cities)
         self.usable = table.frame.columns.is_unique and table.style == "a1" and all(isinstance(p, (int, np.integer)) for p in self.positions.tolist())
+        #: city -> sheet row of its cells, shared by the addresses of every plain column
+        self.row_numbers = dict(zip(self.located, (table.first_row + p for p in self.positions.tolist())))
 
-    def read(self, header, score_limit: int | None, tier_limit: int | None) -> tuple[np.ndarray, list[str]] | None:
-        """``(values of every city, NaN where no row; A1 address of each located city's cell)``,
-        or None when the column must be read cell by cell. ``score_limit``: the column
+    def read(self, header, score_limit: int | None, tier_limit: int | None) -> tuple[np.ndarray, str] | None:
+        """``(values of every city, NaN where no row; the column's A1 prefix such as
+        "D1 data!C")``, or None when the column must be read cell by cell. ``score_limit``: the column
         holds pre-scored scores 1..limit; ``tier_limit``: tier numbers 1..limit."""
         if not self.usable:
             return None
@@ -365,9 +368,66 @@ class _PlainColumns:
         values = np.full(self.count, np.nan)
         values[self.slots] = numbers
         column = self.table.first_col + list(self.table.frame.columns).index(header)
-        prefix = f"{self.table.sheet}!{column_letter(column)}"
-        first = self.table.first_row
-        return values, [f"{prefix}{first + position}" for position in self.positions.tolist()]
+        return values, f"{self.table.sheet}!{column_letter(column)}"
+
+
+class CellAddresses(Mapping):
+    """(city, column) → A1 reference of the source cell (``"D1 data!C7"``), as a read-only
+    mapping in reading order.
+
+    A column read in one step is kept as its A1 prefix and the cities' sheet rows (shared
+    by the columns of a table), and its references are made when asked: 900,000 strings
+    at 3,000 cities x 300 indicators were 150 MB of a Recalculate (bench/run.py).
+    """
+
+    def __init__(self):
+        self._columns: dict = {}  # column -> (prefix, {city: row}) or {city: reference}
+
+    def add_column(self, column, prefix: str, rows: dict) -> None:
+        """Every city of ``rows`` (city → sheet row) has its cell at ``prefix`` + row."""
+        self._columns[column] = (prefix, rows)
+
+    def __setitem__(self, pair, reference: str) -> None:
+        city, column = pair
+        cells = self._columns.get(column)
+        if isinstance(cells, tuple):
+            cells = self._columns[column] = {c: f"{cells[0]}{row}" for c, row in cells[1].items()}
+        elif cells is None:
+            cells = self._columns[column] = {}
+        cells[city] = reference
+
+    def update(self, other) -> None:
+        if isinstance(other, CellAddresses):
+            for column, cells in other._columns.items():
+                if column in self._columns:
+                    for city in (cells[1] if isinstance(cells, tuple) else cells):
+                        self[(city, column)] = other[(city, column)]
+                else:
+                    self._columns[column] = cells
+        else:
+            for pair, reference in dict(other).items():
+                self[pair] = reference
+
+    def __getitem__(self, pair) -> str:
+        try:
+            city, column = pair
+            cells = self._columns[column]
+            if isinstance(cells, tuple):
+                return f"{cells[0]}{cells[1][city]}"
+            return cells[city]
+        except (KeyError, TypeError, ValueError):
+            raise KeyError(pair) from None
+
+    def __iter__(self):
+        for column, cells in self._columns.items():
+            for city in (cells[1] if isinstance(cells, tuple) else cells):
+                yield (city, column)
+
+    def __len__(self) -> int:
+        return sum(len(cells[1] if isinstance(cells, tuple) else cells) for cells in self._columns.values())
+
+    def __repr__(self) -> str:
+        return f"CellAddresses({len(self)} cells)"
 
 
 def find_uninformative_data(table: SheetTable, frame: pd.DataFrame, headers: dict, dimension: str) -> list[Problem]:

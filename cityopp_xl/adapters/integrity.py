@@ -206,7 +206,11 @@ def _column_digests(grid: list[list[str]]) -> list[str]:
 def sheet_fingerprint(rows: list[list], skip: Iterable[str] = ()) -> str:
     """A fingerprint of a sheet's values (16 hex characters), ignoring trailing blanks
     and the cells in ``skip`` (A1 references)."""
-    return _hash("\x1e".join(row) for row in ("\x1f".join(r) for r in _grid(rows, skip)))[:16]
+    return _grid_fingerprint(_grid(rows, skip))
+
+
+def _grid_fingerprint(grid: list[list[str]]) -> str:
+    return _hash("\x1e".join(row) for row in ("\x1f".join(r) for r in grid))[:16]
 
 
 def fingerprinted(output: layout.SheetOutput) -> bool:
@@ -233,7 +237,7 @@ def add_output_fingerprints(outputs: list[layout.SheetOutput]) -> None:
         rows.append(
             [
                 output.name,
-                sheet_fingerprint(output.cells, skip),
+                _grid_fingerprint(grid),  # sheet_fingerprint of the grid just made
                 row_digests if len(row_digests) <= _CELL_LIMIT else "",
                 column_digests if len(column_digests) <= _CELL_LIMIT else "",
                 ",".join(skip),

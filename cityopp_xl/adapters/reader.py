@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..errors import Problem
 from ..model import Settings, framework_from_table, settings_from_table
-from ..validate import Inputs, read_cities, read_dimension_values, read_published
+from ..validate import CellAddresses, Inputs, read_cities, read_dimension_values, read_published
 from . import layout
 from .integrity import SheetFeatures, SheetTooLargeError, find_edited_outputs, find_layout_problems
 
@@ -87,7 +87,7 @@ def read_inputs(
     if framework is None or not cities:
         return None, problems
 
-    frames, addresses, column_addresses = [], {}, {}
+    frames, addresses, column_addresses = [], CellAddresses(), {}
     for position, dimension in enumerate(framework.dimensions, start=1):
         sheet = layout.data_sheet(position)
         data = table(sheet, layout.DATA_FIRST_HEADER)

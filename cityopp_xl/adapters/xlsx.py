@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
+import gc
 import os
 import stat
 import tempfile
@@ -22,6 +23,7 @@ from xml.etree import ElementTree
 import openpyxl
 from openpyxl.formatting.rule import ColorScaleRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
@@ -121,7 +123,8 @@ def _sheet_rows(worksheet) -> list[list]:
     # at 3,000 cities x 300 indicators), a third of the reading time (bench/run.py).
     if worksheet._current_row == 0:
         return []
-    rows = [[None] * worksheet.max_column for _ in range(worksheet.max_row)]
+    width = worksheet.max_column  # each call scans every cell
+    rows = [[None] * width for _ in range(worksheet.max_row)]
     for (row, column), cell in cells.items():
         rows[row - 1][column - 1] = cell.value
     return rows
@@ -228,18 +231,12 @@ def write_sheet(sheet, output: layout.SheetOutput) -> None:
     sheet["A1"].font = Font(name=FONT_NAME, bold=True, size=output.title_size)
     bold = Font(name=FONT_NAME, size=11, bold=True)
     for area in output.bold:
-        for row in sheet[area]:
-            for cell in row:
-                cell.font = bold
+        _style_area(sheet, area, "font", bold)
     for area, number_format in output.number_formats.items():
-        for row in sheet[area]:
-            for cell in row:
-                cell.number_format = number_format
+        _style_area(sheet, area, "number_format", number_format)
     wrap = Alignment(wrap_text=True, vertical="top")
     for area in output.wrap:
-        for row in sheet[area]:
-            for cell in row:
-                cell.alignment = wrap
+        _style_area(sheet, area, "alignment", wrap)
     for area in output.align_right:
         for row in sheet[area]:
             for cell in row:
@@ -268,6 +265,27 @@ def write_sheet(sheet, output: layout.SheetOutput) -> None:
         sheet[address] = formula
     for address in output.alert_cells:
         sheet.conditional_formatting.add(address, FormulaRule(formula=[layout.alert_rule(address)], font=Font(bold=True, color=ALERT_COLOR)))
+
+
+_STYLE_KEYS = {"font": "fontId", "number_format": "numFmtId", "alignment": "alignmentId"}
+
+
+def _style_area(sheet, area: str, attribute: str, value) -> None:
+    """Set one style attribute (``font``, ``number_format`` or ``alignment``) on every cell
+    of ``area``: through openpyxl on the first cell, then its style id copied to the others.
+    Set cell by cell, openpyxl looks the same style up again for every cell (a whole
+    column of bold totals on 20 score sheets of 3,000 cities, bench/run.py)."""
+    key = _STYLE_KEYS[attribute]
+    style_id = None
+    for row in sheet[area]:
+        for cell in row:
+            if style_id is None:
+                setattr(cell, attribute, value)
+                style_id = getattr(cell._style, key)
+            else:
+                if not cell._style:  # a cell never styled has no style array yet
+                    cell._style = StyleArray()
+                setattr(cell._style, key, style_id)
 
 
 def score_color_scale() -> ColorScaleRule:
@@ -395,6 +413,24 @@ def _flush_to_disk(path: Path) -> None:
         os.close(descriptor)
 
 
+@contextlib.contextmanager
+def paused_garbage_collection():
+    """Pause Python's cyclic garbage collector while openpyxl makes millions of cell objects.
+
+    Every so many new objects the collector walks all the objects it tracks, the cells
+    already made included: at 3,000 cities x 300 indicators that walking took a third of
+    a Recalculate (bench/run.py). Reference counting still frees whatever is not in a
+    cycle, and the collector resumes afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = None, formulas: bool | None = None) -> RunResult:
     """Recalculate a workbook file: read, check, score, write the output sheets.
 
@@ -408,7 +444,7 @@ def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = N
     target = Path(out) if out is not None else path
     if target.suffix.lower() != path.suffix.lower():
         raise CityOppError(f"{target}: the output must keep the workbook's extension {path.suffix}")
-    with workbook_lock(target):
+    with workbook_lock(target), paused_garbage_collection():
         removed = remove_stale_temporaries(target)  # left by a run killed while saving
         book = load_book(path)
         inputs, problems = read_book(book, path)
@@ -425,6 +461,7 @@ def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = N
         problems = problems + result.problems
         outputs = layout.render_outputs(result, problems, run_time=run_time, source=path.name, formulas=formulas)
         write_outputs(book, outputs)
+        del outputs  # written: its copy of every output cell is not needed while saving
         if formulas:
             # openpyxl stores no computed results: Excel recalculates every formula on open.
             book.calculation.fullCalcOnLoad = True

@@ -1,0 +1,325 @@
+"""Benchmarks of the three places users feel speed: Recalculate, worksheet functions, large data.
+
+Run ``python bench/run.py`` (full, a few minutes) or ``python bench/run.py --quick`` (CI,
+about a minute). Every figure is printed as one line::
+
+    BENCH <name> <value> <unit> target <op> <target>
+
+then ``BENCH failed <k>``; lines starting with ``#`` say what was measured. The exit code
+is 0 when every figure meets its target, 1 otherwise.
+
+Ratios compare two measurements taken in the same run on the same data (runs of the two
+sides alternate, and the median of each side is used), so they hold on a noisy machine.
+"Whole process" figures time a fresh ``python -m cityopp_xl`` child process from start to
+exit, and read its peak memory (maximum resident set size) from ``os.wait4``.
+
+``--quick`` runs fewer repetitions and builds the big workbook with 600 cities instead of
+3,000 (and compares Excel round trips on 60 and 600 cities instead of 60 and 3,000); the
+figures keep their names and targets, and a ``#`` line says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for folder in (ROOT, ROOT / "tests", ROOT / "bench"):
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # xlwings' remote engine and server
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from make_big import big_cities, big_framework, big_values, write_big_workbook  # noqa: E402
+
+SHIPPED = ROOT / "workbook" / "CityOpp2025.xlsm"
+RUN_TIME = "2026-01-01T12:00:00+00:00"
+FULL_CITIES = 3000
+QUICK_CITIES = 600
+SMALL_CITIES = 60
+
+#: The I/O floor: what openpyxl alone takes to load and save the same workbook.
+FLOOR_SCRIPT = "import sys, openpyxl; book = openpyxl.load_workbook(sys.argv[1], keep_vba=True); book.save(sys.argv[2])"
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    op: str
+    target: float
+
+    @property
+    def passed(self) -> bool:
+        if math.isnan(self.value):
+            return False
+        if self.op == "<=":
+            return self.value <= self.target
+        if self.op == "==":
+            return math.isclose(self.value, self.target)
+        raise ValueError(self.op)
+
+    def line(self) -> str:
+        return f"BENCH {self.name} {self.value:.{2 if self.value < 100 else 0}f} {self.unit} target {self.op} {self.target:g}"
+
+
+def note(text: str) -> None:
+    print(f"# {text}", flush=True)
+
+
+def report(figure: Figure) -> Figure:
+    print(figure.line(), flush=True)
+    return figure
+
+
+# --------------------------------------------------------------------------- child processes
+
+
+@dataclass
+class ChildRun:
+    seconds: float
+    peak_mib: float
+
+
+def run_child(arguments: list[str]) -> ChildRun:
+    """Run ``python ARGUMENTS`` to its end: wall time, and peak memory from ``wait4``."""
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, *arguments], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    errors = process.stderr.read().decode("utf-8", "replace")
+    process.stderr.close()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(arguments)} exited with {process.returncode}:\n{errors[-2000:]}")
+    # ru_maxrss is in KiB on Linux (bytes on macOS).
+    peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
+    return ChildRun(seconds, peak)
+
+
+def recalc_child(book: Path, out: Path) -> ChildRun:
+    return run_child(["-m", "cityopp_xl", "recalc", str(book), "-o", str(out)])
+
+
+def floor_child(book: Path, out: Path) -> ChildRun:
+    return run_child(["-c", FLOOR_SCRIPT, str(book), str(out)])
+
+
+def median_seconds(runs: list[ChildRun]) -> float:
+    return statistics.median(r.seconds for r in runs)
+
+
+# --------------------------------------------------------------------------- the figures
+
+
+def bench_recalc_vs_io_floor(workdir: Path, repetitions: int) -> Figure:
+    # The shipped workbook holds only input sheets. Every Recalculate after the first
+    # replaces output sheets that are already there, so the figure times that steady state:
+    # the shipped workbook recalculated once, against openpyxl loading and saving that same
+    # workbook. The first Recalculate (input sheets only) is shown on a # line.
+    fresh = workdir / "shipped.xlsm"
+    shutil.copyfile(SHIPPED, fresh)
+    book = workdir / "shipped-recalculated.xlsm"
+    recalc_child(fresh, book)  # also warms the file cache and the bytecode
+    floors, recalcs, firsts, fresh_floors = [], [], [], []
+    for _ in range(repetitions):
+        floors.append(floor_child(book, workdir / "floor.xlsm"))
+        recalcs.append(recalc_child(book, workdir / "recalc.xlsm"))
+        fresh_floors.append(floor_child(fresh, workdir / "floor.xlsm"))
+        firsts.append(recalc_child(fresh, workdir / "recalc.xlsm"))
+    floor, recalc = median_seconds(floors), median_seconds(recalcs)
+    first, fresh_floor = median_seconds(firsts), median_seconds(fresh_floors)
+    note(
+        f"shipped 2025 workbook with its output sheets, {repetitions} runs each: cityopp recalc {recalc:.3f} s, "
+        f"openpyxl load+save {floor:.3f} s (medians)"
+    )
+    note(
+        f"first Recalculate of the shipped workbook (input sheets only): cityopp recalc {first:.3f} s, "
+        f"openpyxl load+save of it {fresh_floor:.3f} s, {first / fresh_floor:.2f} x"
+    )
+    return report(Figure("recalc_vs_io_floor", recalc / floor, "x", "<=", 1.5))
+
+
+def bench_engine_vs_rank_floor(cities: int, repetitions: int) -> Figure:
+    from cityopp_xl.pipeline import run
+    from cityopp_xl.validate import Inputs
+
+    framework = big_framework()
+    values = big_values(framework, big_cities(cities))
+    inputs = Inputs(framework, values)
+    run(inputs)  # warm up
+    engine, floor = [], []
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        values.rank(method="min")
+        floor.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        run(inputs)
+        engine.append(time.perf_counter() - start)
+    engine_s, floor_s = statistics.median(engine), statistics.median(floor)
+    note(
+        f"scoring core (pipeline.run) on {cities} cities x {values.shape[1]} indicators "
+        f"({len(framework.variables)} variables, {len(framework.dimensions)} dimensions, {values.isna().mean().mean():.0%} blank): "
+        f"{engine_s:.3f} s; one DataFrame.rank(method='min') over the same matrix {floor_s:.3f} s (medians of {repetitions})"
+    )
+    return report(Figure("engine_vs_rank_floor", engine_s / floor_s, "x", "<=", 3))
+
+
+def big_workbook(workdir: Path, cities: int) -> Path:
+    path = workdir / f"big-{cities}.xlsx"
+    if not path.exists():
+        start = time.perf_counter()
+        write_big_workbook(path, cities)
+        note(f"wrote {path.name} ({cities} cities x 300 indicators) in {time.perf_counter() - start:.1f} s")
+    return path
+
+
+def bench_big_recalc(workdir: Path, cities: int, repetitions: int) -> list[Figure]:
+    book = big_workbook(workdir, cities)
+    runs = [recalc_child(book, workdir / f"big-{cities}-out.xlsx") for _ in range(repetitions)]
+    seconds = median_seconds(runs)
+    peak = max(r.peak_mib for r in runs)
+    note(f"cityopp recalc of {book.name}, whole process: {', '.join(f'{r.seconds:.1f} s' for r in runs)}; peak {peak:.0f} MiB")
+    return [
+        report(Figure("big_recalc_seconds", seconds, "s", "<=", 30)),
+        report(Figure("big_recalc_peak_mib", peak, "MiB", "<=", 1500)),
+    ]
+
+
+def count_excel_actions(book: Path) -> int:
+    from remote_harness import run_macro
+
+    from cityopp_xl.adapters import book as book_adapter
+
+    run = run_macro(book, lambda b: book_adapter.run_recalculate(b, run_time=RUN_TIME))
+    return len(run.actions)
+
+
+def bench_excel_roundtrips(workdir: Path, cities: int) -> Figure:
+    small = count_excel_actions(big_workbook(workdir, SMALL_CITIES))
+    large = count_excel_actions(big_workbook(workdir, cities))
+    note(f"Recalculate through xlwings' remote engine: {small} actions on {SMALL_CITIES} cities, {large} on {cities}")
+    return report(Figure("excel_roundtrips_growth", large / small, "x", "==", 1.0))
+
+
+def bench_rankscore(cities: int, repetitions: int) -> Figure:
+    from xlwings import server
+
+    import xlwings as xw
+    from cityopp_xl import scoring
+    from cityopp_xl.model import Direction
+    from udfs import cityopp_udfs
+
+    rng = np.random.default_rng(11)
+    numbers = rng.integers(1, 500, size=cities).astype("float64")
+    numbers[rng.random(cities) < 0.1] = np.nan
+    column = [[None if math.isnan(v) else float(v)] for v in numbers]
+    data = {
+        "func_name": "rankscore",
+        "args": [column, None, None, None],
+        "version": xw.__version__,
+        "client": "Office.js",
+        "caller_address": "Sheet1!B2",
+        "formula_name": "RANKSCORE",
+        "runtime": "1.4",
+        "culture_info_name": "en-US",
+        "date_format": "M/d/yyyy",
+    }
+    series = pd.Series(numbers)
+    higher = Direction("higher")
+
+    def core():
+        return scoring.rank_score(scoring.transform(series, higher), "best")
+
+    loop = asyncio.new_event_loop()
+    try:
+        spilled = loop.run_until_complete(server.custom_functions_call(data, cityopp_udfs))
+        if [row[0] for row in spilled] != core().tolist():
+            raise RuntimeError("RANKSCORE and the core disagree")
+        udf, direct, python = [], [], []
+        for _ in range(repetitions):
+            start = time.perf_counter()
+            loop.run_until_complete(server.custom_functions_call(data, cityopp_udfs))
+            udf.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            core()
+            direct.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            cityopp_udfs.rankscore(column)
+            python.append(time.perf_counter() - start)
+    finally:
+        loop.close()
+    udf_s, direct_s, python_s = statistics.median(udf), statistics.median(direct), statistics.median(python)
+    note(
+        f"=RANKSCORE spilling {cities} values through custom_functions_call {udf_s * 1000:.2f} ms; "
+        f"the core (scoring.transform + scoring.rank_score) called directly {direct_s * 1000:.2f} ms; "
+        f"the Python function rankscore called directly {python_s * 1000:.2f} ms (medians of {repetitions})"
+    )
+    return report(Figure("rankscore_call_overhead", udf_s / direct_s, "x", "<=", 3))
+
+
+# --------------------------------------------------------------------------- main
+
+BENCHMARKS = ("recalc_vs_io_floor", "engine_vs_rank_floor", "big_recalc", "excel_roundtrips_growth", "rankscore_call_overhead")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="cityopp-xl benchmarks (see bench/run.py's docstring)")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions and a 600-city big workbook (for CI)")
+    parser.add_argument("--only", action="append", choices=BENCHMARKS, help="run only this benchmark (repeatable)")
+    parser.add_argument("--workdir", type=Path, help="keep the generated workbooks here and reuse them (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    selected = args.only or list(BENCHMARKS)
+    quick = args.quick
+    cities = QUICK_CITIES if quick else FULL_CITIES
+    note(f"cityopp-xl benchmarks, {'quick' if quick else 'full'} mode; python {sys.version.split()[0]}, {os.cpu_count()} cores")
+    if quick:
+        note(f"quick: the big workbook has {QUICK_CITIES} cities (full: {FULL_CITIES}); round trips compare {SMALL_CITIES} and {QUICK_CITIES} cities; fewer repetitions")
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cityopp-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    figures: list[Figure] = []
+
+    def attempt(name: str, function, *arguments) -> None:
+        try:
+            result = function(*arguments)
+            figures.extend(result if isinstance(result, list) else [result])
+        except Exception as exc:  # a benchmark that cannot run counts as failed
+            note(f"{name} could not run: {type(exc).__name__}: {exc}")
+            names = ["big_recalc_seconds", "big_recalc_peak_mib"] if name == "big_recalc" else [name]
+            for failed in names:
+                figures.append(report(Figure(failed, math.nan, "-", "<=", math.nan)))
+
+    try:
+        if "recalc_vs_io_floor" in selected:
+            attempt("recalc_vs_io_floor", bench_recalc_vs_io_floor, workdir, 3 if quick else 7)
+        if "engine_vs_rank_floor" in selected:
+            attempt("engine_vs_rank_floor", bench_engine_vs_rank_floor, FULL_CITIES, 3 if quick else 7)
+        if "big_recalc" in selected:
+            attempt("big_recalc", bench_big_recalc, workdir, cities, 1 if quick else 3)
+        if "excel_roundtrips_growth" in selected:
+            attempt("excel_roundtrips_growth", bench_excel_roundtrips, workdir, cities)
+        if "rankscore_call_overhead" in selected:
+            attempt("rankscore_call_overhead", bench_rankscore, FULL_CITIES, 20 if quick else 100)
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    failed = sum(not f.passed for f in figures)
+    print(f"BENCH failed {failed}", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
