@@ -52,6 +52,14 @@ def column_letter(number: int) -> str:
     return letters
 
 
+def column_number(letters: str) -> int:
+    """'A' -> 1, 'AA' -> 27 (the inverse of :func:`column_letter`)."""
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
 def quote_sheet(sheet: str) -> str:
     """A sheet name as Excel writes it in a reference: quoted when it has spaces or punctuation."""
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", sheet):

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import xlwings as xw
 
 from ..errors import Problem, format_problems
-from ..model import column_letter
+from ..model import column_letter, column_number
 from ..pipeline import Pipeline, run
 from . import layout
 from .integrity import check_sheet_size
@@ -125,13 +125,7 @@ def read_book(book, cache: dict | None = None) -> tuple:
 
 def _width_runs(widths: dict[str, float]) -> list[tuple[str, float]]:
     """Group adjacent columns of equal width into ranges such as ``C:H`` (fewer calls)."""
-    def number(letter: str) -> int:
-        n = 0
-        for ch in letter:
-            n = n * 26 + ord(ch) - 64
-        return n
-
-    items = sorted((number(k), v) for k, v in widths.items())
+    items = sorted((column_number(k), v) for k, v in widths.items())
     runs = []
     for _, group in itertools.groupby(enumerate(items), key=lambda e: (e[1][0] - e[0], e[1][1])):
         group = [g[1] for g in group]
@@ -144,9 +138,7 @@ def _freeze(book, sheet, top_left: str) -> None:
     """Freeze the rows above and the columns left of ``top_left`` (openpyxl's convention)."""
     column = "".join(ch for ch in top_left if ch.isalpha())
     row = int("".join(ch for ch in top_left if ch.isdigit()))
-    col_number = 0
-    for ch in column:
-        col_number = col_number * 26 + ord(ch) - 64
+    col_number = column_number(column)
     if _is_remote(book):
         frozen_row, frozen_col = max(row - 1, 1), max(col_number - 1, 1)
         if row > 1 and col_number > 1:
@@ -200,9 +192,7 @@ def with_formulas(cells: list[list], formulas: dict[str, str]) -> list[list]:
     for address, formula in formulas.items():
         letters = "".join(ch for ch in address if ch.isalpha())
         row = int("".join(ch for ch in address if ch.isdigit()))
-        column = 0
-        for ch in letters:
-            column = column * 26 + ord(ch.upper()) - 64
+        column = column_number(letters)
         width = max([len(r) for r in block] + [column])
         while len(block) < row:
             block.append([])

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import CityOppError, Problem
-from ..model import Variable, column_letter, quote_sheet
+from ..model import Variable, column_letter, column_number, quote_sheet
 from ..pipeline import Pipeline
 from ..validate import Inputs
 from . import layout
@@ -134,7 +134,7 @@ def find_formula_problems(inputs: Inputs, values_of: Callable[[str], list[list]]
         if sheet not in cache:
             cache[sheet] = values_of(sheet) or []
         rows = cache[sheet]
-        col = _column_number(column)
+        col = column_number(column)
         value = rows[row - 1][col - 1] if row - 1 < len(rows) and col - 1 < len(rows[row - 1]) else None
         if isinstance(value, str) and not value.startswith("="):
             problems.append(
@@ -145,13 +145,6 @@ def find_formula_problems(inputs: Inputs, values_of: Callable[[str], list[list]]
                 )
             )
     return problems
-
-
-def _column_number(letters: str) -> int:
-    number = 0
-    for ch in letters:
-        number = number * 26 + ord(ch) - 64
-    return number
 
 
 def _number(value: float) -> str:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from ..errors import CityOppError, Problem
-from ..model import SheetTable, column_letter
+from ..model import SheetTable, column_letter, column_number
 from . import layout
 
 #: Largest used range of any sheet, in rows and columns (see the module docstring).
@@ -170,9 +170,7 @@ def _grid(rows: list[list], skip: Iterable[str] = ()) -> list[list[str]]:
         if not match:
             continue
         letters, number = match.groups()
-        col = 0
-        for ch in letters:
-            col = col * 26 + ord(ch) - 64
+        col = column_number(letters)
         row = int(number)
         if row <= len(grid) and col <= len(grid[row - 1]):
             grid[row - 1][col - 1] = ""

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import Problem
-from ..model import SheetTable, column_letter, quote_sheet
+from ..model import SheetTable, column_letter, column_number, quote_sheet
 from ..pipeline import Pipeline, input_fingerprints
 from ..provenance import TableCopy, stale_problems
 from ..reconcile import AGREES, reconcile, summarise
@@ -714,13 +714,6 @@ ROWS_PER_PAGE = 32
 def pages_tall(rows: int) -> int:
     """Pages one under the other for a table of ``rows`` rows under its header."""
     return max(1, math.ceil(rows / ROWS_PER_PAGE))
-
-
-def column_number(letters: str) -> int:
-    number = 0
-    for ch in letters:
-        number = number * 26 + ord(ch.upper()) - 64
-    return number
 
 
 def text_lines(text, width: float, fill: float = WRAP_FILL) -> int:

@@ -33,6 +33,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from ..errors import CityOppError, Problem
+from ..model import column_number
 from . import integrity
 
 #: Limits on a workbook package (decimal units as printed in messages).
@@ -194,20 +195,13 @@ def _sheet_names(archive: zipfile.ZipFile, names: set[str]) -> dict[str, str]:
     return out
 
 
-def _column_number(letters: bytes) -> int:
-    number = 0
-    for ch in letters.decode("ascii"):
-        number = number * 26 + ord(ch) - 64
-    return number
-
-
 def _check_dimension(path: Path, sheet: str, part: str, head: bytes) -> None:
     data = _SHEET_DATA.search(head)
     match = _DIMENSION.search(head[: data.start()] if data else head)
     if not match:
         return  # no recorded used range: the reader checks the loaded sheet instead
     last_col, last_row = (match.group(3), match.group(4)) if match.group(3) else (match.group(1), match.group(2))
-    problem = integrity.size_problem(sheet, int(last_row), _column_number(last_col))
+    problem = integrity.size_problem(sheet, int(last_row), column_number(last_col.decode("ascii")))
     if problem is not None:
         raise PackageError(f"{path.name}: {problem} (refused unread, part {part})")
 
