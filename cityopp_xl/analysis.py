@@ -227,14 +227,21 @@ def top_cities(scores: pd.DataFrame, level: str, top: int = DEFAULT_LEADERS) -> 
     DataFrame with columns ``level``, ``name`` (the column), ``rank`` (int64),
     ``city``, ``score``; in column order, then rank, then the input order of cities.
     """
-    rows = []
-    for name in scores.columns:
-        column = scores[name]
-        ranks = competition_rank(column)
-        chosen = ranks[ranks <= top].sort_values(kind="stable")
-        for city, rank in chosen.items():
-            rows.append({"level": level, "name": name, "rank": int(rank), "city": city, "score": column[city]})
-    frame = pd.DataFrame(rows, columns=["level", "name", "rank", "city", "score"])
+    # One ranking of all columns, then the chosen cells in column, rank, city order.
+    ranks = competition_rank(scores).to_numpy()
+    column, row = np.nonzero(ranks.T <= top)  # column-major: column order, then city order
+    order = np.lexsort((row, ranks[row, column], column))
+    column, row = column[order], row[order]
+    frame = pd.DataFrame(
+        {
+            "level": level,
+            "name": scores.columns[column].to_numpy(dtype=object),
+            "rank": ranks[row, column].astype("int64"),
+            "city": scores.index[row].to_numpy(dtype=object),
+            "score": scores.to_numpy()[row, column],
+        },
+        columns=["level", "name", "rank", "city", "score"],
+    )
     return frame.astype({"rank": "int64"})
 
 
@@ -825,13 +832,17 @@ def leaders_sentence(name: str, rows: pd.DataFrame, cities: int) -> str:
 
     ``rows`` are the rows of :func:`top_cities` for ``name`` (rank order).
     """
-    if len(rows) == cities and (rows["rank"] == 1).all():
+    names, ranks = rows["city"].tolist(), rows["rank"].tolist()
+    if len(names) == cities and all(rank == 1 for rank in ranks):
         return f"In {name}, all {cities} cities score the same."
-    names = list(rows["city"])
+    groups: dict[int, list] = {}
+    for city, rank in zip(names, ranks):
+        groups.setdefault(rank, []).append(city)
     ties = []
-    for rank, group in rows.groupby("rank", sort=True):
+    for rank in sorted(groups):
+        group = groups[rank]
         if len(group) > 1:
-            members = join_names(group["city"]) if len(group) <= 3 else f"{len(group)} cities"
+            members = join_names(group) if len(group) <= 3 else f"{len(group)} cities"
             ties.append(f"{members} share {ordinal(rank)} place")
     sentence = f"In {name}, {join_names(names)} score highest"
     return sentence + (f" ({'; '.join(ties)})." if ties else ".")
@@ -971,8 +982,10 @@ def draft_insights(pipeline: Pipeline, parts: dict | Analysis, params: dict) -> 
     strong_lift = params["strong_lift"]
     sd_order = {d: i for i, d in enumerate(sd.index, start=1)}
     scores = pipeline["dimension_scores"]
+    empty = leader_rows.iloc[:0]
+    leaders_of = {key: group for key, group in leader_rows.groupby(["level", "name"], sort=False)}
     for dimension in dimensions:
-        chosen = leader_rows[(leader_rows["level"] == "dimension") & (leader_rows["name"] == dimension)]
+        chosen = leaders_of.get(("dimension", dimension), empty)
         say(dimension, dimension, leaders_sentence(dimension, chosen, n))
         column = scores[dimension]
         if dimension in sd_order:
@@ -991,7 +1004,7 @@ def draft_insights(pipeline: Pipeline, parts: dict | Analysis, params: dict) -> 
                 f"{city}'s {dimension} score lifts it well above its overall rank: {ordinal(ranks.at[city, dimension])} in the dimension against {ordinal(overall_rank[city])} overall ({int(lift)} places).",
             )
         for variable in framework.variables_of(dimension):
-            chosen = leader_rows[(leader_rows["level"] == "variable") & (leader_rows["name"] == variable.name)]
+            chosen = leaders_of.get(("variable", variable.name), empty)
             say(dimension, variable.name, leaders_sentence(variable.name, chosen, n))
 
     # ---- audit

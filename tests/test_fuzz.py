@@ -162,6 +162,8 @@ def check_result(name: str, result) -> None:
         assert not GENERIC_FAILURE.match(result), result
         assert len(result) < 400 and "\n" not in result, result
         return
+    if isinstance(result, cityopp_udfs.Spill):
+        result = result.rows
     if isinstance(result, list):
         assert result and all(isinstance(row, list) and row for row in result)
         flat = [v for row in result for v in row]

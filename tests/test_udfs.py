@@ -122,3 +122,43 @@ def test_a_row_spills_as_a_row():
 )
 def test_errors_come_back_as_short_text(name, args, text):
     assert call(name, *args) == [[text]]
+
+
+def test_cells_office_js_sends_otherwise_are_read_as_xlwings_reads_them():
+    # Plain numbers and empty cells take the fast path; an empty string or a formatted
+    # number takes xlwings' cleaning, and scores the same.
+    plain = [[3.0], [None], [1], [2.5]]
+    expected = call("rankscore", plain, None, None, None)
+    assert flat(expected) == [4, 1, 2, 3]
+    dressed = [[{"type": "FormattedNumber", "basicValue": 3.0, "numberFormat": "0.0"}], [""], [1], [2.5]]
+    assert call("rankscore", dressed, None, None, None) == expected
+    # One cell, and a row, as Office.js sends them.
+    assert call("rankscore", [[3.0]], [[1], [3.0], [2]], None, None) == [[3]]
+    assert call("comprank", [[5, None, 7]], None) == [["COMPRANK: totals must not be blank"]]
+
+
+@pytest.mark.parametrize("error", ["#N/A", "#DIV/0!"])
+def test_an_error_cell_is_named_not_scored_as_a_blank(error):
+    cells = [[1], [{"type": "Error", "errorType": "NotAvailable", "basicValue": error}], [3]]
+    assert call("rankscore", cells, None, None, None) == [[f"RANKSCORE: values must be numbers or blanks (item 2: the Excel error {error})"]]
+    assert call("varscore", cells, [[1], [2], [3]], None, None) == [[f"VARSCORE: indicator scores must be numbers or blanks (item 2: the Excel error {error})"]]
+
+
+def test_a_block_of_cells_is_refused_with_a_reason():
+    assert call("rankscore", [[1, 2], [3, 4]], None, None, None) == [["RANKSCORE: give one row or one column of values"]]
+
+
+def test_only_plain_numbers_skip_xlwings_cleaning():
+    from xlwings import conversion
+
+    options = cityopp_udfs.rankscore.__xlfunc__["args"][0]["options"]
+
+    def read(matrix):
+        return conversion.read(None, matrix, options, engine_name="officejs")
+
+    fast = read([[1.0], [None], [2]])
+    assert isinstance(fast, cityopp_udfs._CheckedRange) and fast.cells == [1.0, None, 2] and fast.orientation == "column"
+    assert read([[1.0, None, 2]]).orientation == "row"
+    for slow in ([[1.0], [""]], [[1.0], ["x"]], [[1.0], [True]], [[1, 2], [3, 4]]):
+        assert not isinstance(read(slow), cityopp_udfs._CheckedRange), slow
+    assert read([[1.0], [""]]) == [[1.0], [None]]

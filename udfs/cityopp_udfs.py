@@ -9,17 +9,17 @@ text such as ``RANKSCORE: values must be numbers or blanks (row 3: 'n/a')``, nev
 traceback.
 """
 
-from __future__ import annotations
-
 import functools
 import math
+from operator import itemgetter
 from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 import xlwings as xw
 from xlwings import server
-from xlwings.conversion import Converter
+from xlwings.conversion import CleanDataFromReadStage, Converter, ValueAccessor
+from xlwings.conversion.framework import Accessor
 
 from cityopp_xl import scoring
 from cityopp_xl.model import Direction, parse_direction
@@ -78,6 +78,8 @@ def _friendly(name: str):
 
 def _shape(values) -> tuple[list, str]:
     """Flatten a range argument to a list; remember whether it was a row or a column."""
+    if isinstance(values, _CheckedRange):
+        return values.cells, values.orientation
     if values is None:
         return [], "column"
     if not isinstance(values, list):
@@ -96,7 +98,7 @@ _PLAIN = {float, int, type(None)}
 
 
 def _numbers(cells: list, what: str) -> pd.Series:
-    if set(map(type, cells)) <= _PLAIN:
+    if type(cells) is _PlainCells or set(map(type, cells)) <= _PLAIN:
         # The common case, plain numbers and blanks, in one step (None reads as NaN);
         # anything else, and an infinite or too large number, is read cell by cell by the
         # documented rules.
@@ -115,8 +117,83 @@ def _numbers(cells: list, what: str) -> pd.Series:
     return pd.Series(out, index=pd.RangeIndex(len(out)), dtype="float64")
 
 
-class Spill(list):
-    """Whole scores to spill: a list of rows of Python ints, already as Excel takes them."""
+class Cells:
+    """Type of a range argument: read as xlwings reads a value (a 2-D list), faster.
+
+    xlwings cleans every cell of a range argument one by one (empty strings, error and
+    data-type dictionaries, Lite's ``JsNull``); for a column of 3,000 cities that took
+    longer than scoring it (bench/run.py). When Office.js sent one column or one row of
+    nothing but numbers and empty cells, which that cleaning would leave as they are,
+    :class:`_CleanCells` checks the cells once and hands them on flattened; any other
+    argument, any reading option, and desktop Excel get xlwings' own cleaning. Error
+    cells read as their text (``#N/A``), which the functions report.
+    """
+
+
+class _PlainCells(list):
+    """The cells of one column or row, each checked to be a float, an int or None."""
+
+
+class _CheckedRange(list):
+    """A range argument as Office.js sent it (a 2-D list), with its checked cells."""
+
+    __slots__ = ("cells", "orientation")
+
+
+def _checked_range(matrix: list) -> _CheckedRange | None:
+    if not matrix or not isinstance(matrix[0], list):
+        return None
+    if len(matrix) == 1:
+        cells, orientation = matrix[0], ("row" if len(matrix[0]) > 1 else "column")
+    elif set(map(len, matrix)) == {1}:
+        cells, orientation = list(map(itemgetter(0), matrix)), "column"
+    else:
+        return None  # a block: xlwings' cleaning, then _shape explains
+    if not set(map(type, cells)) <= _PLAIN:
+        return None
+    checked = _CheckedRange(matrix)
+    checked.cells, checked.orientation = _PlainCells(cells), orientation
+    return checked
+
+
+class _CleanCells(CleanDataFromReadStage):
+    def __call__(self, c):
+        if c.engine.name == "officejs" and self.numbers_handler is None and self.empty_as is None:
+            checked = _checked_range(c.value)
+            if checked is not None:
+                c.value = checked
+                return
+        super().__call__(c)
+
+
+class _CellsAccessor(Accessor):
+    @staticmethod
+    def reader(options):
+        # An error cell (#N/A, #DIV/0!) reads as its text, so that the function names it
+        # instead of scoring it as a blank (xlwings' default reads it as None).
+        options = {"err_to_str": True, **options}
+        return ValueAccessor.reader(options).insert_stage(_CleanCells(options), replace=CleanDataFromReadStage)
+
+
+_CellsAccessor.register(Cells)
+
+
+class Spill:
+    """Whole scores to spill: ``rows``, a list of rows of Python ints, as Excel takes them.
+
+    Not a list itself, so that xlwings hands it to :class:`_SpillConverter` without first
+    walking every row to check that a list of lists is not jagged."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: list[list[int]]):
+        self.rows = rows
+
+    def __eq__(self, other):
+        return self.rows == (other.rows if isinstance(other, Spill) else other)
+
+    def __repr__(self):
+        return f"Spill({self.rows!r})"
 
 
 class _SpillConverter(Converter):
@@ -128,7 +205,7 @@ class _SpillConverter(Converter):
 
     @staticmethod
     def write_value(value, options):
-        return list(value)  # a plain list: xlwings sizes dynamic arrays by `type(...) is list`
+        return value.rows  # a plain list: xlwings sizes dynamic arrays by `type(...) is list`
 
 
 _SpillConverter.register(Spill)
@@ -174,7 +251,7 @@ def _scalar(value):
 
 # --------------------------------------------------------------------------- functions
 
-ValuesArg = Annotated[Any, {"ndim": 2, "doc": "The values of all cities: one column (or row). Blank cells are cities with no value."}]
+ValuesArg = Annotated[Cells, {"ndim": 2, "doc": "The values of all cities: one column (or row). Blank cells are cities with no value."}]
 DirectionArg = Annotated[Any, {"doc": 'Optional. "higher" (default), "lower", or "target:T" for closest to T is best.'}]
 TiesArg = Annotated[Any, {"doc": 'Optional. "best" (default): tied cities share the best score of their group; "worst": they share the lowest.'}]
 
@@ -183,7 +260,7 @@ TiesArg = Annotated[Any, {"doc": 'Optional. "best" (default): tied cities share 
 @xw.func
 @_friendly("RANKSCORE")
 def rankscore(
-    value: Annotated[Any, {"ndim": 2, "doc": "The value to score (one cell), or the whole column to score every city at once."}],
+    value: Annotated[Cells, {"ndim": 2, "doc": "The value to score (one cell), or the whole column to score every city at once."}],
     values: ValuesArg = None,
     direction: DirectionArg = "higher",
     ties: TiesArg = "best",
@@ -223,8 +300,8 @@ def rankscore(
 @xw.func
 @_friendly("TIERSCORE")
 def tierscore(
-    tiers: Annotated[Any, {"ndim": 2, "doc": "Tier numbers (1 = highest tier), one cell or a column. Blank = no tier."}],
-    points: Annotated[Any, {"ndim": 2, "doc": 'The points of tiers 1, 2, 3, ...: a range, or text such as "60,50,40,30,20,10,5".'}],
+    tiers: Annotated[Cells, {"ndim": 2, "doc": "Tier numbers (1 = highest tier), one cell or a column. Blank = no tier."}],
+    points: Annotated[Cells, {"ndim": 2, "doc": 'The points of tiers 1, 2, 3, ...: a range, or text such as "60,50,40,30,20,10,5".'}],
 ):
     """Tier score: the points of each city's tier from a points table; a blank scores 1. Spills for a column of tiers."""
     text = _single_text(points)
@@ -254,9 +331,9 @@ def tierscore(
 @xw.func
 @_friendly("VARSCORE")
 def varscore(
-    scores1: Annotated[Any, {"ndim": 2, "doc": "Indicator scores of the first indicator, one per city."}],
-    scores2: Annotated[Any, {"ndim": 2, "doc": "Indicator scores of the second indicator, same cities in the same order."}],
-    scores3: Annotated[Any, {"ndim": 2, "doc": "Optional. Indicator scores of a third indicator."}] = None,
+    scores1: Annotated[Cells, {"ndim": 2, "doc": "Indicator scores of the first indicator, one per city."}],
+    scores2: Annotated[Cells, {"ndim": 2, "doc": "Indicator scores of the second indicator, same cities in the same order."}],
+    scores3: Annotated[Cells, {"ndim": 2, "doc": "Optional. Indicator scores of a third indicator."}] = None,
     ties: TiesArg = "best",
 ):
     """Variable score of 2 or 3 indicators, from 1 to N: adds the indicator scores of each city and scores the sums again by rank (ties as chosen). Spills one score per city."""
@@ -282,8 +359,8 @@ def varscore(
 @xw.func
 @_friendly("COMPRANK")
 def comprank(
-    total: Annotated[Any, {"ndim": 2, "doc": "One total to rank (one cell), or the whole column of totals to rank every city."}],
-    totals: Annotated[Any, {"ndim": 2, "doc": "Optional. The totals of all cities, when ranking one total."}] = None,
+    total: Annotated[Cells, {"ndim": 2, "doc": "One total to rank (one cell), or the whole column of totals to rank every city."}],
+    totals: Annotated[Cells, {"ndim": 2, "doc": "Optional. The totals of all cities, when ranking one total."}] = None,
 ):
     """Competition rank of totals, 1 = highest: equal totals share the better rank and the next rank skips (15, 15, 17). COMPRANK(total, totals) ranks one; COMPRANK(totals) spills every rank."""
     if totals is None:

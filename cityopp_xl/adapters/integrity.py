@@ -146,8 +146,15 @@ def _canonical(value) -> str:
     """A cell value as comparable text, the same whichever way it was read back: numbers
     to 12 significant digits (a float written and read through Excel or openpyxl compares
     equal), whitespace collapsed, blanks as ""."""
+    kind = type(value)
     if value is None:
         return ""
+    if kind is int:
+        return f"{value:.12g}" if abs(value) >= 10**12 else str(value)
+    if kind is str:
+        return " ".join(value.split())
+    if kind is float:
+        return "" if value != value else f"{value + 0.0:.12g}"
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, float)) or hasattr(value, "dtype"):

@@ -211,8 +211,9 @@ class SheetOutput:
 
 def cell_value(value):
     """A value as a worksheet cell holds it: int, float, str, bool or None (for NaN)."""
-    if value is None:
-        return None
+    kind = type(value)
+    if kind is int or kind is str or value is None:
+        return value
     if isinstance(value, float):
         return None if math.isnan(value) else (int(value) if value.is_integer() and abs(value) < 2**53 else value)
     if hasattr(value, "item"):  # numpy scalar
@@ -733,6 +734,14 @@ def _areas(area: str):
     return range(r1, r2 + 1), range(c1, c2 + 1)
 
 
+def _last_filled(row: list) -> int:
+    """The number of the last cell of ``row`` that is not None (0 for none)."""
+    for index in range(len(row) - 1, -1, -1):
+        if row[index] is not None:
+            return index + 1
+    return 0
+
+
 def polish(output: SheetOutput) -> SheetOutput:
     """Size what a reader would otherwise find cut off, from the cells and column widths.
 
@@ -751,7 +760,7 @@ def polish(output: SheetOutput) -> SheetOutput:
     """
     widths = {column_number(k): v for k, v in output.widths.items()}
     width_of = lambda column: widths.get(column, DEFAULT_WIDTH)  # noqa: E731
-    table_columns = max((max(i for i, v in enumerate(row) if v is not None) + 1 for row in output.cells if sum(v is not None for v in row) > 1), default=0)
+    table_columns = max((_last_filled(row) for row in output.cells if len(row) - row.count(None) > 1), default=0)
     table_width = sum(width_of(c) for c in range(1, table_columns + 1))
     heights = dict(output.row_heights)
     for area in output.wrap:

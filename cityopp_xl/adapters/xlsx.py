@@ -158,11 +158,16 @@ def read_book(book, path: Path) -> tuple[Inputs | None, list[Problem]]:
     A formula cell in an input table is read as the value Excel last calculated for it
     (openpyxl never evaluates formulas); a formula with no stored value is reported.
     Merged cells in an input table are an error, hidden rows and columns a warning.
+    An output sheet's formulas are read as their text: its fingerprint on the Log leaves
+    the cells that cityopp-xl wrote as formulas out, so their values are never needed
+    (and the workbook is not opened a second time to read them).
     """
     cached = {}
 
     def values_of(sheet: str) -> list[list]:
         rows = _sheet_rows(book[sheet])
+        if layout.is_owned(sheet):
+            return rows
         if any(_formula_text(v) is not None for row in rows for v in row):
             if "book" not in cached:
                 cached["book"] = load_book(path, read_only=True, data_only=True)
@@ -223,7 +228,9 @@ def write_outputs(book, outputs: list[layout.SheetOutput]) -> None:
 def write_sheet(sheet, output: layout.SheetOutput) -> None:
     """Write one :class:`~layout.SheetOutput` (values, then its bounded formats)."""
     for row in output.cells:
-        sheet.append(row)
+        # Blank cells are left out (a third of the Log and Analysis cells): openpyxl would
+        # make a cell object for each, to write nothing for it.
+        sheet.append({column: value for column, value in enumerate(row, start=1) if value is not None})
         if not output.formulas and any(isinstance(v, str) and v.startswith("=") for v in row):
             for cell in sheet[sheet.max_row]:
                 if cell.data_type == "f":  # text that merely starts with "=" stays text
