@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import compileall
 import math
 import os
 import shutil
@@ -288,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     note(f"cityopp-xl benchmarks, {'quick' if quick else 'full'} mode; python {sys.version.split()[0]}, {os.cpu_count()} cores")
     if quick:
         note(f"quick: the big workbook has {QUICK_CITIES} cities (full: {FULL_CITIES}); round trips compare {SMALL_CITIES} and {QUICK_CITIES} cities; fewer repetitions")
+    # The child processes import the package from this source tree. pip compiles an
+    # installed package to bytecode; compile the tree the same way, so that a machine
+    # with PYTHONDONTWRITEBYTECODE set does not time the compiling of every module.
+    compileall.compile_dir(ROOT / "cityopp_xl", quiet=1)
+    compileall.compile_dir(ROOT / "udfs", quiet=1)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="cityopp-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     figures: list[Figure] = []

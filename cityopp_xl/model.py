@@ -299,6 +299,14 @@ def parse_flag(text: str) -> bool | None:
     return None
 
 
+def column_values(frame: pd.DataFrame, header) -> dict:
+    """Row label -> value of one column of ``frame``, read in one step (``frame.at`` cell
+    by cell costs pandas' indexing machinery for every cell)."""
+    if frame.index.is_unique and frame.columns.is_unique:
+        return dict(zip(frame.index, frame[header].tolist()))
+    return {row: frame.at[row, header] for row in frame.index}
+
+
 def framework_from_table(table: SheetTable) -> tuple[Framework | None, list[Problem]]:
     """Build the framework from its table (one row per indicator, framework order).
 
@@ -328,8 +336,10 @@ def framework_from_table(table: SheetTable) -> tuple[Framework | None, list[Prob
         )
         return None, problems
 
+    by_column = {name: column_values(frame, header) for name, header in columns.items()}
+
     def cell(row, name):
-        return _text(frame.at[row, columns[name]]) if name in columns else ""
+        return _text(by_column[name][row]) if name in columns else ""
 
     def where(row, name):
         return table.address(row, columns[name]) if name in columns else table.address(row)

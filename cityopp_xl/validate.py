@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, Problem
-from .model import Framework, SheetTable, Settings, _text, column_letter
+from .model import Framework, SheetTable, Settings, _text, column_letter, column_values
 
 MISSING_MARKERS = {"n/a", "na", "-", "—", "–", "..", "null", "none", "nan"}
 EXCEL_ERRORS = {"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#GETTING_DATA", "#SPILL!", "#CALC!"}
@@ -469,13 +469,14 @@ def read_published(table: SheetTable, framework: Framework, cities: list[str]) -
     data = {}
     for name in wanted:
         header = headers.get(name.casefold())
+        cells = column_values(table.frame, header) if header is not None else {}
         column = []
         for city in cities:
             row = rows.get(city)
             if header is None or row is None:
                 column.append(math.nan)
                 continue
-            number, found, severity = parse_number(table.frame.at[row, header])
+            number, found, severity = parse_number(cells[row])
             if found is not None:
                 problems.append(Problem(table.address(row, header), found, "a published figure (a number)", "warning"))
             column.append(number)

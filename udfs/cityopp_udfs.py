@@ -10,8 +10,8 @@ traceback.
 """
 
 import functools
+import gc
 import math
-from operator import itemgetter
 from typing import Annotated, Any
 
 import numpy as np
@@ -87,10 +87,10 @@ def _shape(values) -> tuple[list, str]:
     if values and isinstance(values[0], list):
         if len(values) == 1 and len(values[0]) > 1:
             return list(values[0]), "row"
-        cells = [r[0] for r in values if len(r) == 1]
-        if len(cells) == len(values):
-            return cells, "column"
-        raise UdfError("give one row or one column of values")
+        try:  # every row holds exactly one cell (unpacking fails otherwise)
+            return [cell for (cell,) in values], "column"
+        except (ValueError, TypeError):
+            raise UdfError("give one row or one column of values") from None
     return list(values), "column"
 
 
@@ -145,10 +145,11 @@ def _checked_range(matrix: list) -> _CheckedRange | None:
         return None
     if len(matrix) == 1:
         cells, orientation = matrix[0], ("row" if len(matrix[0]) > 1 else "column")
-    elif set(map(len, matrix)) == {1}:
-        cells, orientation = list(map(itemgetter(0), matrix)), "column"
     else:
-        return None  # a block: xlwings' cleaning, then _shape explains
+        try:  # a column: every row holds exactly one cell (unpacking fails otherwise)
+            cells, orientation = [cell for (cell,) in matrix], "column"
+        except (ValueError, TypeError):
+            return None  # a block: xlwings' cleaning, then _shape explains
     if not set(map(type, cells)) <= _PLAIN:
         return None
     checked = _CheckedRange(matrix)
@@ -213,7 +214,19 @@ _SpillConverter.register(Spill)
 
 def _spill(scores, orientation: str) -> Spill:
     values = np.asarray(scores, dtype="int64")
-    return Spill([values.tolist()] if orientation == "row" else values.reshape(-1, 1).tolist())
+    if orientation == "row":
+        return Spill([values.tolist()])
+    # A column spills as one small list per city. Python's cyclic garbage collector walks
+    # every tracked object each few hundred new lists; at 3,000 cities those walks took
+    # as long as making the lists (bench/run.py). Lists of ints hold no cycles, so the
+    # collector is paused while they are made (and resumes, if it ran, at once after).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return Spill(values.reshape(-1, 1).tolist())
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _direction(text) -> Direction:

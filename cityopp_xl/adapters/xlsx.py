@@ -114,17 +114,20 @@ def load_book(path: Path, *, read_only: bool = False, data_only: bool = False):
 def _sheet_rows(worksheet) -> list[list]:
     """A sheet's values from A1, refused first when its used range is over the limits
     of :mod:`.integrity` (before a million empty rows are materialised)."""
-    check_sheet_size(worksheet.title, worksheet.max_row or 0, worksheet.max_column or 0)
     cells = getattr(worksheet, "_cells", None)
     if cells is None:  # a read-only sheet streams its rows
+        check_sheet_size(worksheet.title, worksheet.max_row or 0, worksheet.max_column or 0)
         return [list(row) for row in worksheet.iter_rows(values_only=True)]
     # The values iter_rows(values_only=True) gives, read from the cells the sheet holds:
     # iter_rows creates an empty cell object for every blank position it passes (90,000
     # at 3,000 cities x 300 indicators), a third of the reading time (bench/run.py).
+    # The used range as max_row and max_column give it, in one pass (each of those scans
+    # every cell).
+    height, width = (max(axis) for axis in zip(*cells)) if cells else (1, 1)
+    check_sheet_size(worksheet.title, height, width)
     if worksheet._current_row == 0:
         return []
-    width = worksheet.max_column  # each call scans every cell
-    rows = [[None] * width for _ in range(worksheet.max_row)]
+    rows = [[None] * width for _ in range(height)]
     for (row, column), cell in cells.items():
         rows[row - 1][column - 1] = cell.value
     return rows
