@@ -711,6 +711,18 @@ def build_analysis(
     return Analysis(**parts, params=params)
 
 
+def records(frame: pd.DataFrame):
+    """``(index label, {column: value})`` for every row of ``frame``, values as Python
+    scalars: what ``iterrows`` gives, without building a Series for every row."""
+    columns = list(frame.columns)
+    if not columns:
+        for label in frame.index:
+            yield label, {}
+        return
+    for label, values in zip(frame.index, zip(*(frame.iloc[:, i].tolist() for i in range(len(columns))))):
+        yield label, dict(zip(columns, values))
+
+
 def audit_table(parts: dict | Analysis, params: dict) -> pd.DataFrame:
     """Every audit check as one long table (the layout of ``audit.csv``).
 
@@ -756,27 +768,27 @@ def audit_table(parts: dict | Analysis, params: dict) -> pd.DataFrame:
         )
 
     threshold = params["coverage_threshold"]
-    for key, row in get("indicator_coverage").iterrows():
+    for key, row in records(get("indicator_coverage")):
         item = key if row["label"] == "given variable score" else f"{key} {row['label']}"
         level = "variable" if row["basis"] == BASIS_PRESCORED else "indicator"
         add("coverage", row["dimension"], item, "", f"{level}: share of cities with a value", row["share"], threshold, FLAG_LOW_COVERAGE if row["below_threshold"] else "", row["basis"])
-    for city, row in get("city_coverage").iterrows():
+    for city, row in records(get("city_coverage")):
         add("coverage", "", city, "", "city: share of input columns with a value", row["share"], threshold, FLAG_LOW_COVERAGE if row["below_threshold"] else "", row["basis"])
     for row in get("item_correlations").itertuples(index=False):
         limit = params["negative_below"] if row.flag == FLAG_NEGATIVE else params["duplicate_above"] if row.flag == FLAG_DUPLICATE else math.nan
         add("correlation", row.dimension, row.first, row.second, f"{row.level} pair: pearson r", row.r, limit, row.flag, f"{row.level} scores")
-    for dimension, row in get("reliability").iterrows():
+    for dimension, row in records(get("reliability")):
         note = f"{row['items']} variable scores as items"
         alpha_flag = f"alpha below {params['alpha_minimum']:g}" if not np.isnan(row["alpha"]) and row["alpha"] < params["alpha_minimum"] else ""
         add("reliability", dimension, dimension, "", "cronbach alpha", row["alpha"], params["alpha_minimum"], alpha_flag, note)
         other_flags = "; ".join(f for f in row["flag"].split("; ") if f and not f.startswith("alpha below"))
         add("reliability", dimension, dimension, "", "first component share", row["pc1_share"], math.nan, other_flags, note)
         add("reliability", dimension, dimension, "", "second eigenvalue", row["pc2_eigenvalue"], 1.0, "", note)
-    for indicator, row in get("implicit_weights").iterrows():
+    for indicator, row in records(get("implicit_weights")):
         note = f"1 of {row['indicators_in_variable']} indicator(s) in '{row['variable']}'"
         add("implicit weight", row["dimension"], f"{indicator} {row['name']}", "", "weight in variable", row["variable_weight"], math.nan, "", note)
         add("implicit weight", row["dimension"], f"{indicator} {row['name']}", "", "weight in overall", row["overall_weight"], math.nan, "", note)
-    for dimension, row in get("overall_correlations").iterrows():
+    for dimension, row in records(get("overall_correlations")):
         add("dimension vs overall", dimension, dimension, "overall", "pearson r", row["pearson"], math.nan, "")
         add("dimension vs overall", dimension, dimension, "overall", "spearman rho", row["spearman"], math.nan, "")
         add("dimension vs overall", dimension, dimension, "overall minus this dimension", "pearson r", row["pearson_rest"], math.nan, "", "part-whole overlap removed")
@@ -887,7 +899,7 @@ def draft_insights(pipeline: Pipeline, parts: dict | Analysis, params: dict) -> 
         "ranking",
         f"Overall, {join_names(head.index)} score highest ({join_names(_number(float(v)) for v in head['overall'])} of a possible {_number(float(n * len(framework.variables)))}).",
     )
-    for label, row in get("tier_summary").iterrows():
+    for label, row in records(get("tier_summary")):
         if np.isnan(row["minimum"]):
             bound = f"under {_number(row['below'])}" if not np.isnan(row["below"]) else "all scores"
         elif np.isnan(row["below"]):
@@ -1012,7 +1024,7 @@ def draft_insights(pipeline: Pipeline, parts: dict | Analysis, params: dict) -> 
     coverage = get("indicator_coverage")
     low = coverage[coverage["below_threshold"]]
     if len(low):
-        listed = join_names(f"{key} ({row['share']:.0%})" for key, row in low.head(10).iterrows())
+        listed = join_names(f"{key} ({row['share']:.0%})" for key, row in records(low.head(10)))
         more = f" and {len(low) - 10} more" if len(low) > 10 else ""
         say("Audit", "coverage", f"{len(low)} input column(s) have values for fewer than {threshold:.0%} of cities: {listed}{more}.")
     else:
@@ -1067,7 +1079,7 @@ def draft_insights(pipeline: Pipeline, parts: dict | Analysis, params: dict) -> 
         if len(by_size) > 1 or by_size["min"].min() != by_size["max"].max():
             parts_text = join_names(
                 f"{int(row['count'])} indicator(s) in {_count_word(k)}-indicator variables weigh {row['min']:.2%}" + (f" to {row['max']:.2%}" if row["max"] != row["min"] else "")
-                for k, row in by_size.iterrows()
+                for k, row in records(by_size)
             )
             say("Audit", "implicit weight", f"With no explicit weights, indicators still weigh differently in the overall score: {parts_text}.")
         else:

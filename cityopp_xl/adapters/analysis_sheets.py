@@ -17,7 +17,7 @@ import math
 
 import pandas as pd
 
-from ..analysis import Analysis, build_analysis
+from ..analysis import Analysis, build_analysis, records
 from ..model import column_letter
 from ..pipeline import Pipeline
 from . import layout
@@ -155,7 +155,7 @@ def _dimension_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
             overall.at[d, "spearman"],
             overall.at[d, "pearson_rest"],
         ]
-        for d, row in stats.iterrows()
+        for d, row in records(stats)
     ]
     span = section.body(rows)
     section.format(span, 3, 4, FORMAT_ONE_DECIMAL)
@@ -184,7 +184,7 @@ def _cities_section(analysis: Analysis) -> _Section:
     balance = analysis.city_balance
     first_lift = analysis.city_lifts[analysis.city_lifts["order"] == 1].set_index("city")
     rows = []
-    for city, row in analysis.tiers.iterrows():
+    for city, row in records(analysis.tiers):
         lift = first_lift.loc[city] if city in first_lift.index else None
         rows.append(
             [
@@ -250,7 +250,7 @@ def _tiers_section(analysis: Analysis) -> _Section:
     section.header(["", "Tier", "Minimum", "Cities", "Highest", "Lowest", "Members (by rank)"])
     rows = [
         ["", label, row["minimum"], row["cities"], row["highest"], row["lowest"], row["members"].replace("; ", ", ")]
-        for label, row in analysis.tier_summary.iterrows()
+        for label, row in records(analysis.tier_summary)
     ]
     span = section.body(rows)
     section.format(span, 3, 3, FORMAT_SCORE)
@@ -277,7 +277,7 @@ def _coverage_sections(analysis: Analysis, codes: dict[str, str]) -> list[_Secti
             "below threshold" if row["below_threshold"] else "",
             row["basis"] if row["label"] == "given variable score" else f"{key} {row['label']}: {row['basis']}",
         ]
-        for key, row in coverage.iterrows()
+        for key, row in records(coverage)
     ]
     span = section.body(rows)
     section.format(span, 6, 6, FORMAT_SHARE)
@@ -286,7 +286,7 @@ def _coverage_sections(analysis: Analysis, codes: dict[str, str]) -> list[_Secti
     span = cities.body(
         [
             ["", city, row["with_value"], row["columns"], row["share"], "below threshold" if row["below_threshold"] else "", row["basis"]]
-            for city, row in analysis.city_coverage.iterrows()
+            for city, row in records(analysis.city_coverage)
         ]
     )
     cities.format(span, 5, 5, FORMAT_SHARE)
@@ -318,7 +318,7 @@ def _reliability_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
     span = section.body(
         [
             [codes[d], d, row["items"], row["alpha"], row["pc1_share"], row["pc1_eigenvalue"], row["pc2_eigenvalue"], row["flag"]]
-            for d, row in analysis.reliability.iterrows()
+            for d, row in records(analysis.reliability)
         ]
     )
     section.format(span, 4, 4, FORMAT_R)
@@ -340,7 +340,7 @@ def _weights_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
     span = section.body(
         [
             [key, row["name"], codes[row["dimension"]], row["indicators_in_variable"], row["variable_weight"], row["dimension_weight"], row["overall_weight"], row["variable"]]
-            for key, row in weights.iterrows()
+            for key, row in records(weights)
         ]
     )
     section.format(span, 5, 7, FORMAT_WEIGHT)
