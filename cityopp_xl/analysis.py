@@ -714,13 +714,7 @@ def build_analysis(
 def records(frame: pd.DataFrame):
     """``(index label, {column: value})`` for every row of ``frame``, values as Python
     scalars: what ``iterrows`` gives, without building a Series for every row."""
-    columns = list(frame.columns)
-    if not columns:
-        for label in frame.index:
-            yield label, {}
-        return
-    for label, values in zip(frame.index, zip(*(frame.iloc[:, i].tolist() for i in range(len(columns))))):
-        yield label, dict(zip(columns, values))
+    return zip(frame.index, frame.to_dict("records"))
 
 
 def audit_table(parts: dict | Analysis, params: dict) -> pd.DataFrame:

@@ -303,7 +303,7 @@ def column_values(frame: pd.DataFrame, header) -> dict:
     """Row label -> value of one column of ``frame``, read in one step (``frame.at`` cell
     by cell costs pandas' indexing machinery for every cell)."""
     if frame.index.is_unique and frame.columns.is_unique:
-        return dict(zip(frame.index, frame[header].tolist()))
+        return frame[header].to_dict()
     return {row: frame.at[row, header] for row in frame.index}
 
 

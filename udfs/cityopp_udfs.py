@@ -10,7 +10,6 @@ traceback.
 """
 
 import functools
-import gc
 import math
 from typing import Annotated, Any
 
@@ -22,6 +21,7 @@ from xlwings.conversion import CleanDataFromReadStage, Converter, ValueAccessor
 from xlwings.conversion.framework import Accessor
 
 from cityopp_xl import scoring
+from cityopp_xl.adapters.collector import paused_garbage_collection
 from cityopp_xl.model import Direction, parse_direction
 from cityopp_xl.validate import parse_number, quote_cell
 
@@ -85,13 +85,22 @@ def _shape(values) -> tuple[list, str]:
     if not isinstance(values, list):
         return [values], "column"
     if values and isinstance(values[0], list):
-        if len(values) == 1 and len(values[0]) > 1:
-            return list(values[0]), "row"
-        try:  # every row holds exactly one cell (unpacking fails otherwise)
-            return [cell for (cell,) in values], "column"
-        except (ValueError, TypeError):
-            raise UdfError("give one row or one column of values") from None
+        flat = _flatten(values)
+        if flat is None:
+            raise UdfError("give one row or one column of values")
+        return flat
     return list(values), "column"
+
+
+def _flatten(matrix: list[list]) -> tuple[list, str] | None:
+    """The cells of a 2-D range that is one row or one column, and which it is; None for
+    a block of cells."""
+    if len(matrix) == 1 and len(matrix[0]) > 1:
+        return list(matrix[0]), "row"
+    try:  # every row holds exactly one cell (unpacking fails otherwise)
+        return [cell for (cell,) in matrix], "column"
+    except (ValueError, TypeError):
+        return None
 
 
 _PLAIN = {float, int, type(None)}
@@ -141,15 +150,10 @@ class _CheckedRange(list):
 
 
 def _checked_range(matrix: list) -> _CheckedRange | None:
-    if not matrix or not isinstance(matrix[0], list):
-        return None
-    if len(matrix) == 1:
-        cells, orientation = matrix[0], ("row" if len(matrix[0]) > 1 else "column")
-    else:
-        try:  # a column: every row holds exactly one cell (unpacking fails otherwise)
-            cells, orientation = [cell for (cell,) in matrix], "column"
-        except (ValueError, TypeError):
-            return None  # a block: xlwings' cleaning, then _shape explains
+    flat = _flatten(matrix) if matrix and isinstance(matrix[0], list) else None
+    if flat is None:
+        return None  # a block: xlwings' cleaning, then _shape explains
+    cells, orientation = flat
     if not set(map(type, cells)) <= _PLAIN:
         return None
     checked = _CheckedRange(matrix)
@@ -216,17 +220,9 @@ def _spill(scores, orientation: str) -> Spill:
     values = np.asarray(scores, dtype="int64")
     if orientation == "row":
         return Spill([values.tolist()])
-    # A column spills as one small list per city. Python's cyclic garbage collector walks
-    # every tracked object each few hundred new lists; at 3,000 cities those walks took
-    # as long as making the lists (bench/run.py). Lists of ints hold no cycles, so the
-    # collector is paused while they are made (and resumes, if it ran, at once after).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    # A column spills as one small list per city: lists of ints, no cycles.
+    with paused_garbage_collection():
         return Spill(values.reshape(-1, 1).tolist())
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _direction(text) -> Direction:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
-import gc
 import os
 import stat
 import tempfile
@@ -35,6 +34,7 @@ from ..errors import CityOppError, InputError, Problem
 from ..model import Framework, Settings
 from ..validate import Inputs, UncalculatedFormula
 from . import layout
+from .collector import paused_garbage_collection
 from .integrity import SheetFeatures, check_sheet_size
 from .package import PackageError, check_package, remove_stale_temporaries, temporary_prefix
 from .reader import read_inputs
@@ -421,24 +421,6 @@ def _flush_to_disk(path: Path) -> None:
         pass
     finally:
         os.close(descriptor)
-
-
-@contextlib.contextmanager
-def paused_garbage_collection():
-    """Pause Python's cyclic garbage collector while openpyxl makes millions of cell objects.
-
-    Every so many new objects the collector walks all the objects it tracks, the cells
-    already made included: at 3,000 cities x 300 indicators that walking took a third of
-    a Recalculate (bench/run.py). Reference counting still frees whatever is not in a
-    cycle, and the collector resumes afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = None, formulas: bool | None = None) -> RunResult:
