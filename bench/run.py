@@ -50,6 +50,7 @@ RUN_TIME = "2026-01-01T12:00:00+00:00"
 FULL_CITIES = 3000
 QUICK_CITIES = 600
 SMALL_CITIES = 60
+RANKSCORE_BLOCK = 10  # calls of one kind timed in a row (bench_rankscore)
 
 #: The I/O floor: what openpyxl alone takes to load and save the same workbook.
 FLOOR_SCRIPT = "import sys, openpyxl; book = openpyxl.load_workbook(sys.argv[1], keep_vba=True); book.save(sys.argv[2])"
@@ -250,24 +251,30 @@ def bench_rankscore(cities: int, repetitions: int) -> Figure:
         spilled = loop.run_until_complete(server.custom_functions_call(data, cityopp_udfs))
         if [row[0] for row in spilled] != core().tolist():
             raise RuntimeError("RANKSCORE and the core disagree")
+        # Timed call by call in blocks of ten calls of one kind, the blocks taking turns:
+        # each kind runs as it does when called over and over, and drift on the machine
+        # touches all three alike. (Calls of different kinds one after another would time
+        # each with what the one before left behind, the processor caches it filled and
+        # the garbage it made: the core called right after RANKSCORE ran 15% slower.)
         udf, direct, python = [], [], []
-        for _ in range(repetitions):
-            start = time.perf_counter()
-            loop.run_until_complete(server.custom_functions_call(data, cityopp_udfs))
-            udf.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            core()
-            direct.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            cityopp_udfs.rankscore(column)
-            python.append(time.perf_counter() - start)
+        timed = (
+            (udf, lambda: loop.run_until_complete(server.custom_functions_call(data, cityopp_udfs))),
+            (direct, core),
+            (python, lambda: cityopp_udfs.rankscore(column)),
+        )
+        for _ in range(max(1, repetitions // RANKSCORE_BLOCK)):
+            for times, call in timed:
+                for _ in range(RANKSCORE_BLOCK):
+                    start = time.perf_counter()
+                    call()
+                    times.append(time.perf_counter() - start)
     finally:
         loop.close()
     udf_s, direct_s, python_s = statistics.median(udf), statistics.median(direct), statistics.median(python)
     note(
         f"=RANKSCORE spilling {cities} values through custom_functions_call {udf_s * 1000:.2f} ms; "
         f"the core (scoring.transform + scoring.rank_score) called directly {direct_s * 1000:.2f} ms; "
-        f"the Python function rankscore called directly {python_s * 1000:.2f} ms (medians of {repetitions})"
+        f"the Python function rankscore called directly {python_s * 1000:.2f} ms (medians of {len(udf)} calls each, in alternating blocks of {RANKSCORE_BLOCK})"
     )
     return report(Figure("rankscore_call_overhead", udf_s / direct_s, "x", "<=", 3))
 

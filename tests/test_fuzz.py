@@ -165,7 +165,7 @@ def check_result(name: str, result) -> None:
     if isinstance(result, cityopp_udfs.Spill):
         result = result.rows
     if isinstance(result, list):
-        assert result and all(isinstance(row, list) and row for row in result)
+        assert result and all(isinstance(row, (list, tuple)) and row for row in result)
         flat = [v for row in result for v in row]
     else:
         flat = [result]

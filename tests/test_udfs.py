@@ -4,6 +4,7 @@ custom_functions_call), compared with the engine on every 2025 column and the ra
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import os
 
@@ -33,7 +34,9 @@ def call(name: str, *args):
         "culture_info_name": "en-US",
         "date_format": "M/d/yyyy",
     }
-    return asyncio.run(server.custom_functions_call(data, cityopp_udfs))
+    result = asyncio.run(server.custom_functions_call(data, cityopp_udfs))
+    # As the add-in receives it: the server sends the result as JSON.
+    return json.loads(json.dumps({"result": result}))["result"]
 
 
 def column(values):
@@ -105,6 +108,17 @@ def test_functions_equal_the_engine_on_the_raw_fixture(example_inputs):
 
 def test_a_row_spills_as_a_row():
     assert call("rankscore", [[3, 1, 2]], None, None, None) == [[3, 1, 2]]
+
+
+def test_spilled_columns_share_rows_that_no_spill_can_change():
+    first = cityopp_udfs.rankscore([[3], [1], [2], [2]])
+    assert first == [[4], [1], [3], [3]] and first.rows[2] is first.rows[3]
+    with pytest.raises(TypeError):
+        first.rows[0][0] = 99  # a shared row is a tuple
+    big = cityopp_udfs.comprank(column(list(range(5000))))  # ranks beyond the rows made so far
+    assert flat(big.rows) == list(range(5000, 0, -1))
+    assert cityopp_udfs.tierscore([[1], [2], [None]], [["-5,2000000"]]) == [[-5], [2000000], [1]]
+    assert cityopp_udfs.rankscore([[3], [1], [2], [2]]) == first == [[4], [1], [3], [3]]
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,6 @@ from xlwings.conversion import CleanDataFromReadStage, Converter, ValueAccessor
 from xlwings.conversion.framework import Accessor
 
 from cityopp_xl import scoring
-from cityopp_xl.adapters.collector import paused_garbage_collection
 from cityopp_xl.model import Direction, parse_direction
 from cityopp_xl.validate import parse_number, quote_cell
 
@@ -187,18 +186,23 @@ class Spill:
     """Whole scores to spill: ``rows``, a list of rows of Python ints, as Excel takes them.
 
     Not a list itself, so that xlwings hands it to :class:`_SpillConverter` without first
-    walking every row to check that a list of lists is not jagged."""
+    walking every row to check that a list of lists is not jagged. The rows of a column
+    are one-int tuples shared between spills (:func:`_spill`): compared with a list of
+    lists, a spill compares its rows as lists."""
 
     __slots__ = ("rows",)
 
-    def __init__(self, rows: list[list[int]]):
+    def __init__(self, rows: list):
         self.rows = rows
 
     def __eq__(self, other):
-        return self.rows == (other.rows if isinstance(other, Spill) else other)
+        other = other.rows if isinstance(other, Spill) else other
+        if not isinstance(other, list) or len(other) != len(self.rows):
+            return False
+        return all(list(mine) == list(theirs) for mine, theirs in zip(self.rows, other))
 
     def __repr__(self):
-        return f"Spill({self.rows!r})"
+        return f"Spill({[list(row) for row in self.rows]!r})"
 
 
 class _SpillConverter(Converter):
@@ -215,14 +219,34 @@ class _SpillConverter(Converter):
 
 _SpillConverter.register(Spill)
 
+#: ``_score_rows.table[k] == (k,)``: the rows of a spilled column, made once per score
+#: and shared (tuples, so no spill can change another's), in a NumPy object array so that
+#: a column's rows are picked in one step. Making a new one-cell list per city took as
+#: long as scoring the column, and the 3,000 new lists of a spill then cost a pass of the
+#: garbage collector (bench/run.py). Grown on demand, up to Excel's row count.
+_SHARED_ROWS_UP_TO = 1_048_576
+
+
+def _score_rows(high: int) -> np.ndarray:
+    table = _score_rows.table
+    if high >= len(table):
+        size = min(max(high + 1, 2 * len(table)), _SHARED_ROWS_UP_TO + 1)
+        _score_rows.table = table = np.fromiter(((k,) for k in range(size)), dtype=object, count=size)
+    return table
+
+
+_score_rows.table = np.empty(0, dtype=object)
+
 
 def _spill(scores, orientation: str) -> Spill:
     values = np.asarray(scores, dtype="int64")
     if orientation == "row":
         return Spill([values.tolist()])
-    # A column spills as one small list per city: lists of ints, no cycles.
-    with paused_garbage_collection():
-        return Spill(values.reshape(-1, 1).tolist())
+    if not len(values):
+        return Spill([])
+    if values.min() < 0 or values.max() > _SHARED_ROWS_UP_TO:
+        return Spill([(v,) for v in values.tolist()])
+    return Spill(_score_rows(int(values.max())).take(values).tolist())
 
 
 def _direction(text) -> Direction:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
+from lxml import etree
 import openpyxl
 from openpyxl.formatting.rule import ColorScaleRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -38,6 +39,7 @@ from .collector import paused_garbage_collection
 from .integrity import SheetFeatures, check_sheet_size
 from .package import PackageError, check_package, remove_stale_temporaries, temporary_prefix
 from .reader import read_inputs
+from .unparsed import UnparsedSheet, UnsafeSheetXML, check_no_unparsed, load_replacing_owned
 
 try:  # openpyxl parses through defusedxml when it is installed (a dependency)
     from defusedxml import DefusedXmlException as _UNSAFE_XML
@@ -75,8 +77,12 @@ class RunResult:
 # --------------------------------------------------------------------------- reading
 
 
-def load_book(path: Path, *, read_only: bool = False, data_only: bool = False):
+def load_book(path: Path, *, read_only: bool = False, data_only: bool = False, owned_as_values: bool = False):
     """Open a workbook without running or following anything in it.
+
+    ``owned_as_values``: the sheets cityopp-xl owns are not built but read as values only
+    (:mod:`.unparsed`), for a run that reads and then replaces them (a Recalculate) or
+    only reads (a validation); such a book cannot be saved until they are replaced.
 
     The file is first checked by :func:`.package.check_package` (not a workbook, zip
     bombs, oversized parts or sheets, XML entity declarations: refused unread). Macros are
@@ -94,8 +100,15 @@ def load_book(path: Path, *, read_only: bool = False, data_only: bool = False):
     check_package(path)
     keep_vba = path.suffix.lower() in MACRO_SUFFIXES and not read_only
     try:
+        if owned_as_values and not read_only and not data_only:
+            return load_replacing_owned(path, keep_vba=keep_vba)
         return openpyxl.load_workbook(path, read_only=read_only, data_only=data_only, keep_vba=keep_vba, keep_links=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError, IndexError, ElementTree.ParseError, zlib.error, EOFError) as exc:
+    except UnsafeSheetXML:
+        raise PackageError(
+            f"{path.name}: a worksheet part declares a document type, "
+            "expected XML parts as Excel writes them (refused: entity expansion can exhaust memory or read other files)"
+        ) from None
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError, IndexError, ElementTree.ParseError, etree.XMLSyntaxError, zlib.error, EOFError) as exc:
         cause: BaseException | None = exc
         while cause is not None and not isinstance(cause, _UNSAFE_XML):
             cause = cause.__cause__ or cause.__context__
@@ -114,6 +127,8 @@ def load_book(path: Path, *, read_only: bool = False, data_only: bool = False):
 def _sheet_rows(worksheet) -> list[list]:
     """A sheet's values from A1, refused first when its used range is over the limits
     of :mod:`.integrity` (before a million empty rows are materialised)."""
+    if isinstance(worksheet, UnparsedSheet):
+        return _rows_of_values(worksheet.title, worksheet.cell_values)
     cells = getattr(worksheet, "_cells", None)
     if cells is None:  # a read-only sheet streams its rows
         check_sheet_size(worksheet.title, worksheet.max_row or 0, worksheet.max_column or 0)
@@ -121,16 +136,30 @@ def _sheet_rows(worksheet) -> list[list]:
     # The values iter_rows(values_only=True) gives, read from the cells the sheet holds:
     # iter_rows creates an empty cell object for every blank position it passes (90,000
     # at 3,000 cities x 300 indicators), a third of the reading time (bench/run.py).
-    # The used range as max_row and max_column give it, in one pass (each of those scans
-    # every cell).
-    height, width = (max(axis) for axis in zip(*cells)) if cells else (1, 1)
-    check_sheet_size(worksheet.title, height, width)
-    if worksheet._current_row == 0:
-        return []
-    rows = [[None] * width for _ in range(height)]
+    rows = _blank_rows(worksheet.title, cells)
     for (row, column), cell in cells.items():
         rows[row - 1][column - 1] = cell.value
     return rows
+
+
+def _rows_of_values(title: str, values: dict[tuple[int, int], object]) -> list[list]:
+    """Rows from A1 of a sheet's cell values by (row, column)."""
+    rows = _blank_rows(title, values)
+    for (row, column), value in values.items():
+        rows[row - 1][column - 1] = value
+    return rows
+
+
+def _blank_rows(title: str, positions) -> list[list]:
+    """Blank rows from A1 to the used range of a sheet holding cells at ``positions``
+    ((row, column) pairs), after checking its size (:func:`.integrity.check_sheet_size`).
+    The used range is the one max_row and max_column give, found in one pass (each of
+    those scans every cell)."""
+    height, width = (max(axis) for axis in zip(*positions)) if positions else (1, 1)
+    check_sheet_size(title, height, width)
+    if not positions:
+        return []
+    return [[None] * width for _ in range(height)]
 
 
 def _formula_text(value) -> str | None:
@@ -194,7 +223,7 @@ def validate_file(path: Path) -> tuple[Inputs | None, list[Problem], pipeline_mo
     """Check a workbook without writing anything; scores it when it can, to find the
     warnings scoring itself raises (pre-scored columns that break their rule), and one
     warning per input sheet changed since the last Recalculate (from the Log sheet)."""
-    book = load_book(path)
+    book = load_book(path, owned_as_values=True)
     inputs, problems = read_book(book, Path(path))
     result = pipeline_module.run(inputs) if inputs is not None else None
     stale = []
@@ -395,6 +424,7 @@ def save_atomically(book, original: Path, target: Path) -> None:
         # mkstemp makes the file private: give it the workbook's own permissions.
         existing = target if target.exists() else Path(original)
         os.chmod(temporary, stat.S_IMODE(existing.stat().st_mode))
+        check_no_unparsed(book)
         book.save(temporary)
         if Path(original).suffix.lower() in MACRO_SUFFIXES:
             from . import macros
@@ -438,7 +468,7 @@ def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = N
         raise CityOppError(f"{target}: the output must keep the workbook's extension {path.suffix}")
     with workbook_lock(target), paused_garbage_collection():
         removed = remove_stale_temporaries(target)  # left by a run killed while saving
-        book = load_book(path)
+        book = load_book(path, owned_as_values=True)  # the owned sheets are replaced below
         inputs, problems = read_book(book, path)
         if inputs is None:
             raise InputError(problems)
