@@ -6,13 +6,15 @@ Writes:
   cityopp_xl/editions/cco2025/framework.csv, cities.csv   the full 2025 framework (with tie
       rules and the tiers points table of METHOD.md) and cities, packaged for `cityopp new`;
   workbook/CityOpp2025.xlsm           the 2025 master: published variable scores as
-      pre-scored inputs, published totals for reconciliation, the CityOpp ribbon;
+      pre-scored inputs, published totals for reconciliation, the CityOpp ribbon, and
+      the score sheets of one Recalculate (so it opens with the 2025 scores);
   workbook/CityOpp-template.xlsm      a blank template with the full 66-indicator framework.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -24,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from cityopp_xl.adapters import macros  # noqa: E402
 from cityopp_xl.adapters.template import write_template  # noqa: E402
-from cityopp_xl.adapters.xlsx import write_input_workbook  # noqa: E402
+from cityopp_xl.adapters.xlsx import recalc_file, write_input_workbook  # noqa: E402
 from cityopp_xl.model import SheetTable, check_framework, framework_from_table  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "cco2025"
@@ -36,6 +38,10 @@ TEMPLATE = ROOT / "workbook" / "CityOpp-template.xlsm"
 WORST_TIE_VARIABLES = ("Business carrying capacity", "Passenger and freight transport scale")
 # METHOD.md section 2: Urban collaboration capacity, tiers 1..7.
 TIER_POINTS = "60,50,40,30,20,10,5"
+# The master's Recalculate is stamped with a fixed time and builder, so that a rebuild
+# gives the same sheets whoever runs it, whenever.
+BUILD_TIME = "2025-01-01T00:00:00+00:00"
+BUILDER = "scripts/build_workbooks.py"
 FRAMEWORK_COLUMNS = ["id", "dimension", "variable", "indicator", "direction", "ties", "points", "prescored", "unit", "data_year", "source"]
 
 
@@ -82,9 +88,24 @@ def build(data: Path) -> None:
             about=about,
         )
         macros.make_macro_enabled(plain, MASTER)
+    recalculate(MASTER)
     write_template(TEMPLATE, EDITION / "framework.csv", EDITION / "cities.csv", title="Chinese Cities of Opportunity: data template (2025 framework)")
     for path in (EDITION / "framework.csv", EDITION / "cities.csv", MASTER, TEMPLATE):
         print(f"wrote {path.relative_to(ROOT)}")
+
+
+def recalculate(path: Path) -> None:
+    """Recalculate the master as a user would, stamped with BUILD_TIME and BUILDER (the
+    Log sheet names the login that ran it, which getpass reads from LOGNAME first)."""
+    saved = os.environ.get("LOGNAME")
+    os.environ["LOGNAME"] = BUILDER
+    try:
+        recalc_file(path, run_time=BUILD_TIME)
+    finally:
+        if saved is None:
+            del os.environ["LOGNAME"]
+        else:
+            os.environ["LOGNAME"] = saved
 
 
 def main() -> None:

@@ -1,7 +1,6 @@
 """Pausing Python's cyclic garbage collector while many objects are made at once.
 
-Standard library only, so that every adapter can use it (the worksheet functions too,
-which never import openpyxl).
+Standard library only, so that every adapter can use it.
 """
 
 from __future__ import annotations
@@ -16,9 +15,9 @@ def paused_garbage_collection():
 
     Every so many new objects the collector walks all the objects it tracks, those just
     made included: at 3,000 cities x 300 indicators, while openpyxl made its cell objects,
-    that walking took a third of a Recalculate, and it took as long as making the 3,000
-    small lists a =RANKSCORE spills (bench/run.py). Reference counting still frees
-    whatever is not in a cycle, and the collector resumes afterwards (if it ran before).
+    that walking took a third of a Recalculate (bench/run.py). Reference counting still
+    frees whatever is not in a cycle, and the collector resumes afterwards (if it ran
+    before).
     """
     enabled = gc.isenabled()
     gc.disable()
