@@ -219,34 +219,29 @@ class _SpillConverter(Converter):
 
 _SpillConverter.register(Spill)
 
-#: ``_score_rows.table[k] == (k,)``: the rows of a spilled column, made once per score
-#: and shared (tuples, so no spill can change another's), in a NumPy object array so that
-#: a column's rows are picked in one step. Making a new one-cell list per city took as
-#: long as scoring the column, and the 3,000 new lists of a spill then cost a pass of the
+#: ``_SCORE_ROWS[k] == (k,)``: the rows of a spilled column, made once per score and
+#: shared (tuples, so no spill can change another's), in a NumPy object array so that a
+#: column's rows are picked in one step. Making a new one-cell list per city took as long
+#: as scoring the column, and the 3,000 new lists of a spill then cost a pass of the
 #: garbage collector (bench/run.py). Grown on demand, up to Excel's row count.
+_SCORE_ROWS = np.empty(0, dtype=object)
 _SHARED_ROWS_UP_TO = 1_048_576
 
 
-def _score_rows(high: int) -> np.ndarray:
-    table = _score_rows.table
-    if high >= len(table):
-        size = min(max(high + 1, 2 * len(table)), _SHARED_ROWS_UP_TO + 1)
-        _score_rows.table = table = np.fromiter(((k,) for k in range(size)), dtype=object, count=size)
-    return table
-
-
-_score_rows.table = np.empty(0, dtype=object)
-
-
 def _spill(scores, orientation: str) -> Spill:
+    global _SCORE_ROWS
     values = np.asarray(scores, dtype="int64")
     if orientation == "row":
         return Spill([values.tolist()])
     if not len(values):
         return Spill([])
-    if values.min() < 0 or values.max() > _SHARED_ROWS_UP_TO:
+    low, high = int(values.min()), int(values.max())
+    if low < 0 or high > _SHARED_ROWS_UP_TO:
         return Spill([(v,) for v in values.tolist()])
-    return Spill(_score_rows(int(values.max())).take(values).tolist())
+    if high >= len(_SCORE_ROWS):
+        size = min(max(high + 1, 2 * len(_SCORE_ROWS)), _SHARED_ROWS_UP_TO + 1)
+        _SCORE_ROWS = np.fromiter(((k,) for k in range(size)), dtype=object, count=size)
+    return Spill(_SCORE_ROWS.take(values).tolist())
 
 
 def _direction(text) -> Direction:

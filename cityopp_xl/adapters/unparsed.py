@@ -109,20 +109,19 @@ def sheet_values(xml: bytes, shared_strings: list, book) -> dict[tuple[int, int]
     if root.getroottree().docinfo.doctype:
         raise UnsafeSheetXML("a worksheet part declares a document type")
     cells = WorkSheetParser(None, shared_strings, False, book.epoch, book._date_formats, book._timedelta_formats)
-    dates = book._date_formats
     values: dict[tuple[int, int], object] = {}
     columns: dict[str, int] = {}
     for row in root.iter(_ROW):
         number = row.get("r")
         if number is None or not number.isdigit():
-            row_number, parsed = cells.parse_row(row)
+            _, parsed = cells.parse_row(row)
             for cell in parsed:
                 values[cell["row"], cell["column"]] = cell["value"]
             continue
         cells.row_counter, column = int(number), 0
         digits = len(number)
         for cell in row:
-            value = _decode(cell, number, digits, columns, dates, shared_strings)
+            value = _decode(cell, number, digits, columns, cells.date_formats, shared_strings)
             if value is _OTHER:
                 cells.col_counter = column
                 parsed = cells.parse_cell(cell)

@@ -128,7 +128,8 @@ def _sheet_rows(worksheet) -> list[list]:
     """A sheet's values from A1, refused first when its used range is over the limits
     of :mod:`.integrity` (before a million empty rows are materialised)."""
     if isinstance(worksheet, UnparsedSheet):
-        return _rows_of_values(worksheet.title, worksheet.cell_values)
+        values = worksheet.cell_values
+        return _rows_from(worksheet.title, values, values.items())
     cells = getattr(worksheet, "_cells", None)
     if cells is None:  # a read-only sheet streams its rows
         check_sheet_size(worksheet.title, worksheet.max_row or 0, worksheet.max_column or 0)
@@ -136,30 +137,22 @@ def _sheet_rows(worksheet) -> list[list]:
     # The values iter_rows(values_only=True) gives, read from the cells the sheet holds:
     # iter_rows creates an empty cell object for every blank position it passes (90,000
     # at 3,000 cities x 300 indicators), a third of the reading time (bench/run.py).
-    rows = _blank_rows(worksheet.title, cells)
-    for (row, column), cell in cells.items():
-        rows[row - 1][column - 1] = cell.value
-    return rows
+    return _rows_from(worksheet.title, cells, ((position, cell.value) for position, cell in cells.items()))
 
 
-def _rows_of_values(title: str, values: dict[tuple[int, int], object]) -> list[list]:
-    """Rows from A1 of a sheet's cell values by (row, column)."""
-    rows = _blank_rows(title, values)
-    for (row, column), value in values.items():
-        rows[row - 1][column - 1] = value
-    return rows
-
-
-def _blank_rows(title: str, positions) -> list[list]:
-    """Blank rows from A1 to the used range of a sheet holding cells at ``positions``
-    ((row, column) pairs), after checking its size (:func:`.integrity.check_sheet_size`).
-    The used range is the one max_row and max_column give, found in one pass (each of
-    those scans every cell)."""
+def _rows_from(title: str, positions, values) -> list[list]:
+    """Rows from A1 of a sheet holding cells at ``positions`` ((row, column) pairs) with
+    ``values`` ((row, column), value), after checking its size
+    (:func:`.integrity.check_sheet_size`). The used range is the one max_row and max_column
+    give, found in one pass (each of those scans every cell)."""
     height, width = (max(axis) for axis in zip(*positions)) if positions else (1, 1)
     check_sheet_size(title, height, width)
     if not positions:
         return []
-    return [[None] * width for _ in range(height)]
+    rows = [[None] * width for _ in range(height)]
+    for (row, column), value in values:
+        rows[row - 1][column - 1] = value
+    return rows
 
 
 def _formula_text(value) -> str | None:
