@@ -18,6 +18,13 @@ Definitions used throughout
 * Pearson's r is computed on the scores. Spearman's rho is Pearson's r on *average*
   ranks (tied values share the mean of the ranks they span), the textbook definition.
 * A constant column has no correlation: its r is NaN.
+* Every statistic that is not a whole number (means, standard deviations, correlations,
+  alpha, eigenvalues and shares, weights) is rounded to ``SIGNIFICANT_DIGITS`` (12)
+  significant digits as soon as it is computed, before any flag or sentence reads it:
+  numpy's linear algebra (matrix products, eigenvalues) goes through the BLAS kernel
+  OpenBLAS picks for the CPU, and kernels differ in the last one or two of the 16 digits
+  (1.374161588792713 on one CPU, 1.374161588792714 on another). Rounded, every machine
+  writes the same figures.
 * **Lift** of a dimension for a city = the city's overall rank minus its rank in that
   dimension, in places (both are competition ranks, 1 = best). A lift of +20 means the
   city stands 20 places higher in that dimension than in the overall ranking; a negative
@@ -63,6 +70,35 @@ BASIS_PRESCORED = "given variable score (pre-scored: raw indicator values are no
 AUDIT_COLUMNS = ["check", "dimension", "item", "other", "statistic", "value", "threshold", "flag", "note"]
 INSIGHT_COLUMNS = ["topic", "subject", "sentence"]
 
+#: Significant digits kept of every derived statistic (see the module docstring).
+SIGNIFICANT_DIGITS = 12
+
+
+def round_significant(values, digits: int = SIGNIFICANT_DIGITS):
+    """``values`` (a float, an array, a Series or a DataFrame) rounded to ``digits``
+    significant digits; NaN and infinities stay as they are, other dtypes are returned
+    unchanged. Python's own decimal formatting does the rounding (correctly rounded, the
+    same on every machine), so the result does not depend on the CPU."""
+    if isinstance(values, pd.DataFrame):
+        rounded = values.copy()
+        for position in range(values.shape[1]):
+            column = values.iloc[:, position]
+            if column.dtype == "float64":
+                rounded.isetitem(position, round_significant(column, digits))
+        return rounded
+    if isinstance(values, pd.Series):
+        if values.dtype != "float64":
+            return values
+        return pd.Series(round_significant(values.to_numpy(), digits), index=values.index, name=values.name)
+    if isinstance(values, np.ndarray):
+        if values.dtype != "float64":
+            return values
+        flat = [float(f"{x:.{digits}g}") for x in values.ravel().tolist()]
+        return np.array(flat, dtype="float64").reshape(values.shape)
+    if isinstance(values, float):
+        return float(f"{values:.{digits}g}")
+    return values
+
 
 # --------------------------------------------------------------------------- basic statistics
 
@@ -90,7 +126,7 @@ def pearson_matrix(frame: pd.DataFrame) -> pd.DataFrame:
     matrix = np.clip(matrix, -1.0, 1.0)
     constant = norms == 0
     np.fill_diagonal(matrix, np.where(constant, np.nan, 1.0))
-    return pd.DataFrame(matrix, index=frame.columns.copy(), columns=frame.columns.copy())
+    return pd.DataFrame(round_significant(matrix), index=frame.columns.copy(), columns=frame.columns.copy())
 
 
 def average_ranks(frame: pd.DataFrame) -> pd.DataFrame:
@@ -135,7 +171,7 @@ def cronbach_alpha(items: pd.DataFrame) -> float:
     total_variance = values.sum(axis=1).var(ddof=1)
     if not total_variance > 0:
         return math.nan
-    return float(k / (k - 1) * (1 - values.var(axis=0, ddof=1).sum() / total_variance))
+    return round_significant(float(k / (k - 1) * (1 - values.var(axis=0, ddof=1).sum() / total_variance)))
 
 
 def correlation_eigenvalues(items: pd.DataFrame) -> np.ndarray:
@@ -150,7 +186,7 @@ def correlation_eigenvalues(items: pd.DataFrame) -> np.ndarray:
         return np.array([], dtype="float64")
     matrix = pearson_matrix(usable).to_numpy()
     eigenvalues = np.linalg.eigvalsh(matrix)
-    return np.clip(np.sort(eigenvalues)[::-1], 0.0, None)
+    return round_significant(np.clip(np.sort(eigenvalues)[::-1], 0.0, None))
 
 
 # --------------------------------------------------------------------------- report statistics
@@ -706,6 +742,8 @@ def build_analysis(
         "implicit_weights": implicit_weights(pipeline.framework),
         "overall_correlations": overall_correlations(pipeline),
     }
+    # Ratios and means made from the rounded figures above are rounded again here.
+    parts = {name: round_significant(frame) for name, frame in parts.items()}
     parts["audit"] = audit_table(parts, params)
     parts["insights"] = draft_insights(pipeline, parts, params)
     return Analysis(**parts, params=params)

@@ -3,6 +3,8 @@ their VBA project and ribbon survive `cityopp recalc` byte for byte."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -74,3 +76,43 @@ def test_shipped_workbooks_are_what_the_build_script_makes(tmp_path, shared_data
         for name in one.sheetnames:
             assert [list(r) for r in one[name].iter_rows(values_only=True)] == [list(r) for r in two[name].iter_rows(values_only=True)], (shipped.name, name)
         assert parts(shipped) == parts(rebuilt)
+
+
+# OpenBLAS picks its kernel per CPU; OPENBLAS_CORETYPE forces one. A kernel the CPU cannot
+# run stops the process (SkylakeX without AVX-512: "Illegal instruction"), so each
+# candidate is probed first and threadpoolctl reports the kernel that really runs
+# (Prescott runs as "Katmai"). These kernels give different last digits for the same
+# eigenvalues: the rebuild check must pass under each of them.
+KERNEL_CANDIDATES = ("Prescott", "Sandybridge", "Haswell", "SkylakeX", "ARMV8", "NEOVERSEN1")  # x86-64, then ARM64
+KERNEL_PROBE = """
+import json, numpy as np, threadpoolctl
+kernels = [i.get("architecture") for i in threadpoolctl.threadpool_info() if i.get("internal_api") == "openblas"]
+rng = np.random.default_rng(1)
+matrix = np.corrcoef(rng.normal(size=(60, 10)).T)
+print(json.dumps({"kernels": kernels, "eigenvalue": repr(float(np.linalg.eigvalsh(matrix)[-1]))}))
+"""
+
+
+def runnable_kernels() -> dict[str, dict]:
+    found = {}
+    for coretype in KERNEL_CANDIDATES:
+        env = {**os.environ, "OPENBLAS_CORETYPE": coretype}
+        result = subprocess.run([sys.executable, "-c", KERNEL_PROBE], capture_output=True, text=True, env=env)
+        if result.returncode == 0:
+            probe = json.loads(result.stdout)
+            if probe["kernels"] and probe["kernels"][0] not in {p["kernels"][0] for p in found.values()}:
+                found[coretype] = probe
+    return found
+
+
+def test_the_rebuild_check_passes_under_two_blas_kernels():
+    kernels = runnable_kernels()
+    assert len(kernels) >= 2, f"fewer than two OpenBLAS kernels run on this machine: {kernels}"
+    # The probe shows that the kernels do differ in the last digits (otherwise this test
+    # would prove nothing); the shipped figures are rounded, so the rebuild agrees anyway.
+    assert len({p["eigenvalue"] for p in kernels.values()}) >= 2, kernels
+    for coretype in list(kernels)[:2]:
+        env = {**os.environ, "OPENBLAS_CORETYPE": coretype}
+        test = f"{Path(__file__).resolve()}::test_shipped_workbooks_are_what_the_build_script_makes"
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test], capture_output=True, text=True, env=env, cwd=ROOT)
+        assert result.returncode == 0, (coretype, kernels[coretype]["kernels"], result.stdout[-3000:])

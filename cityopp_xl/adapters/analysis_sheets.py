@@ -17,7 +17,7 @@ import math
 
 import pandas as pd
 
-from ..analysis import Analysis, build_analysis, records
+from ..analysis import SIGNIFICANT_DIGITS, Analysis, build_analysis, records
 from ..model import column_letter
 from ..pipeline import Pipeline
 from . import layout
@@ -360,6 +360,7 @@ def analysis_sheet(pipeline: Pipeline, analysis: Analysis, run_time: str, after:
         ["Analysis: report statistics and audit checks"],
         [
             f"Computed from the dimension and variable scores of {n} cities. Standard deviations are sample SDs; r is Pearson's correlation, rho Spearman's (Pearson on ranks). "
+            f"Figures that are not whole numbers are stored rounded to {SIGNIFICANT_DIGITS} significant digits, so that every computer writes the same ones. "
             f"Codes: {'; '.join(f'{code} {d}' for d, code in codes.items())}."
         ],
         [layout._stamp(run_time)],
