@@ -19,7 +19,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import CityOppError, InputError, format_problems
+from .errors import CityOppError, InputError, OutputError
 
 
 def _fail(message: str) -> None:
@@ -54,10 +54,21 @@ def translate_errors(command):
     return wrapper
 
 
-def _print_problems(problems, *, warnings_only: bool = False) -> None:
-    shown = [p for p in problems if not (warnings_only and p.blocking)]
-    if shown:
-        click.echo(format_problems(shown, limit=len(shown)), err=True)
+def print_problems(problems, *, warnings_only: bool = False) -> None:
+    """Each problem on stderr as ``warning: Sheet!A1: ...`` (or ``error: ...``), the way
+    ``validate`` prints them, in every command."""
+    for problem in problems:
+        if not (warnings_only and problem.blocking):
+            click.echo(f"{problem.severity}: {problem}", err=True)
+
+
+def check_output_paths(*paths: Path | None) -> None:
+    """Refuse, before any work, an output file whose folder does not exist."""
+    from .adapters.package import check_output_folder
+
+    for path in paths:
+        if path is not None:
+            check_output_folder(path)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -81,15 +92,17 @@ def main() -> None:
 )
 @translate_errors
 def recalc(book: Path, out: Path | None, log_path: Path | None, formulas: bool | None) -> None:
-    """Score BOOK and write its output sheets (score sheets, Overall, Indicator scores,
-    Reconciliation, Log, Problems). Input sheets are never changed; a failed run leaves
-    the workbook as it was; an .xlsm keeps its VBA project and ribbon byte for byte."""
+    """Score BOOK and write its output sheets (the Dn scores sheets, Overall, Analysis,
+    Insights, Indicator scores, Reconciliation, Log, Problems). Input sheets are never
+    changed; a failed run leaves the workbook as it was; an .xlsm keeps its VBA project
+    and ribbon byte for byte."""
     from .adapters.xlsx import recalc_file
 
+    check_output_paths(out or book, log_path)
     result = recalc_file(book, out, formulas=formulas)
     for leftover in result.removed:
         click.echo(f"cityopp: removed {leftover.name}, a temporary file left by an interrupted run", err=True)
-    _print_problems(result.problems, warnings_only=True)
+    print_problems(result.problems, warnings_only=True)
     pipeline = result.pipeline
     overall = pipeline["overall"]
     leader = overall.sort_values("rank").index[0]
@@ -122,12 +135,17 @@ def validate(book: Path) -> None:
 @click.option("--framework", "framework_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Framework as a CSV file (F.csv columns) or a workbook whose Framework sheet to copy. Default: the 2025 framework.")
 @click.option("--cities", "cities_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Cities as a CSV file (city[,province]) or a workbook whose Cities sheet to copy. Default: the 2025 cities.")
 @click.option("--plain", is_flag=True, help="Write a plain .xlsx without the CityOpp ribbon and macros.")
+@click.option("--force", is_flag=True, help="Replace OUT if it exists (without it, an existing file is never replaced).")
 @translate_errors
-def new(out: Path, framework_path: Path | None, cities_path: Path | None, plain: bool) -> None:
+def new(out: Path, framework_path: Path | None, cities_path: Path | None, plain: bool, force: bool) -> None:
     """Write a blank template OUT (.xlsm with the CityOpp ribbon, or .xlsx) from a
-    framework: every input sheet ready for a new edition's raw values."""
+    framework: every input sheet ready for a new edition's raw values. An existing OUT
+    is refused unless --force."""
     from .adapters.template import write_template
 
+    check_output_paths(out)
+    if out.exists() and not force:
+        raise OutputError(f"{out}: the file already exists; nothing was written (add --force to replace it)")
     write_template(out, framework_path, cities_path, plain=plain)
     click.echo(f"{out}: blank template written")
 
@@ -146,10 +164,13 @@ def diff(old: Path, new: Path, sheet_out: Path | None, csv_dir: Path | None, lim
     result. Prints a report; OLD and NEW are never changed. Exit 2 when either workbook
     cannot be scored."""
     from .adapters import layout
-    from .adapters.diff_files import compare_files, write_diff_copy, write_diff_csvs
+    from .adapters.diff_files import check_diff_copy_path, compare_files_with_warnings, write_diff_copy, write_diff_csvs
     from .diff import format_diff
 
-    result = compare_files(old, new)
+    if sheet_out:
+        check_diff_copy_path(old, sheet_out)
+    result, warnings = compare_files_with_warnings(old, new)
+    print_problems(warnings)
     click.echo(format_diff(result, old.name, new.name, limit=limit))
     if sheet_out:
         written = write_diff_copy(old, sheet_out, layout.diff_sheet(result, old.name, new.name))
@@ -171,6 +192,7 @@ def score(framework_path: Path, data_path: Path, out: Path, log_path: Path | Non
     from .model import check_framework
     from .pipeline import run
 
+    check_output_paths(log_path)
     framework, problems = read_framework_csv(framework_path)
     framework = check_framework(framework, problems)
     inputs, value_problems = read_values_csv(data_path, framework)
@@ -179,7 +201,7 @@ def score(framework_path: Path, data_path: Path, out: Path, log_path: Path | Non
         raise InputError(problems)
     pipeline = run(inputs)
     problems += pipeline.problems
-    _print_problems(problems, warnings_only=True)
+    print_problems(problems, warnings_only=True)
     paths = write_score_csvs(pipeline, out)
     if log_path:
         log_path.write_text(pipeline.log_json(), encoding="utf-8")

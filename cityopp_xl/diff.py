@@ -247,11 +247,18 @@ def _signed(change) -> str:
     return f" ({text})"
 
 
+#: How the report reads the sign of a change (printed under its title).
+SIGN_NOTE = (
+    "A change in brackets is new minus old: a score change of +3 is 3 points more; a rank change of +3 "
+    "is 3 places lower (rank 1 is the best), -3 is 3 places higher."
+)
+
+
 def format_diff(diff: Diff, old_name: str = "old", new_name: str = "new", *, limit: int = 50) -> str:
     """The diff as readable text: counts, then the cities and indicators added, removed or
     renamed, the changed cells, the overall rank moves, then the moves of each level,
     largest first (each list cut at ``limit`` lines)."""
-    lines = [f"Comparing {old_name} (old) with {new_name} (new)", ""]
+    lines = [f"Comparing {old_name} (old) with {new_name} (new)", SIGN_NOTE, ""]
     counts = diff.counts()
     width = max(len(k) for k in counts)
     lines += [f"  {key.ljust(width)}  {value}" for key, value in counts.items()]

@@ -65,9 +65,14 @@ class InputError(CityOppError):
             problems = [problems]
         self.problems: list[Problem] = list(problems)
         errors = [p for p in self.problems if p.blocking] or self.problems
-        head = f"{len(errors)} problem{'s' if len(errors) != 1 else ''} block scoring:\n"
+        head = f"{len(errors)} problem blocks scoring:\n" if len(errors) == 1 else f"{len(errors)} problems block scoring:\n"
         super().__init__(head + format_problems(errors))
 
 
 class MethodError(InputError):
     """Raised when the framework or settings ask for a method that does not exist or cannot work."""
+
+
+class OutputError(CityOppError):
+    """Raised when an output file cannot be written where or as asked: its folder does not
+    exist, its extension is wrong, or it exists and is not to be replaced."""

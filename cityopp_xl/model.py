@@ -95,6 +95,12 @@ class SheetTable:
             return f"{self.sheet} line {self.first_row + position} (column '{name}')"
         return f"{self.sheet}!{column_letter(self.first_col + col)}{self.first_row + position}"
 
+    def header_row_address(self) -> str:
+        """The header row's first cell (``Sheet!A4``), or ``file.csv line 1``."""
+        if self.style == "csv":
+            return f"{self.sheet} line {self.first_row - 1}"
+        return f"{self.sheet}!{column_letter(self.first_col)}{self.first_row - 1}"
+
     def header_address(self, column) -> str:
         """The A1 reference of a column's header cell (the row above the body)."""
         col = list(self.frame.columns).index(column)
@@ -329,7 +335,7 @@ def framework_from_table(table: SheetTable) -> tuple[Framework | None, list[Prob
     if missing:
         problems.append(
             Problem(
-                where=f"{table.sheet}!{column_letter(table.first_col)}{table.first_row - 1}",
+                where=table.header_row_address(),
                 found=f"no column {', '.join(repr(m) for m in missing)} in the header",
                 expected=f"the columns {', '.join(REQUIRED_FRAMEWORK_COLUMNS)}",
             )
@@ -495,7 +501,7 @@ def settings_from_table(table: SheetTable) -> tuple[Settings, list[Problem]]:
     columns = {str(c).strip().lower(): c for c in frame.columns}
     if not {"setting", "label", "value"} <= set(columns):
         problems.append(
-            Problem(f"{table.sheet}!A{table.first_row - 1}", "a header without setting, label, value", "the columns setting, label, value")
+            Problem(table.header_row_address(), "a header without setting, label, value", "the columns setting, label, value")
         )
         return Settings(), problems
     tiers: list[tuple[str, float]] = []

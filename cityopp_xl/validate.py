@@ -154,7 +154,7 @@ def read_cities(table: SheetTable) -> tuple[list[str], list[Problem]]:
     problems: list[Problem] = []
     frame = table.frame
     if len(frame.columns) == 0 or str(frame.columns[0]).strip().lower() != "city":
-        problems.append(Problem(f"{table.sheet}!A{table.first_row - 1}", "no 'city' header", "'city' in the first header cell"))
+        problems.append(Problem(table.header_row_address(), "no 'city' header", "'city' in the first header cell"))
         return [], problems
     column = frame.columns[0]
     cities: list[str] = []
@@ -454,6 +454,16 @@ def find_uninformative_data(table: SheetTable, frame: pd.DataFrame, headers: dic
     if len(values.index) > 1 and not values.isna().any().any() and (values.nunique() == 1).all():
         problems.append(Problem(body, f"the same value for every city in each column of '{dimension}' (every city gets the same score)", "values that tell cities apart (scoring goes on)", "warning"))
     return problems
+
+
+def find_nothing_to_score(values: pd.DataFrame, where: str) -> list[Problem]:
+    """An error when ``values`` (cities x input columns) holds no value at all: every city
+    would tie in every indicator, so a ranking would be made up. ``where`` names the data
+    (``D1 data to D10 data``, a CSV file). One blank dimension is only a warning
+    (:func:`find_uninformative_data`)."""
+    if values.size and values.notna().to_numpy().any():
+        return []
+    return [Problem(where, "no value at all (every input cell is blank, so every city would tie everywhere)", "the edition's values: with none there is nothing to score")]
 
 
 def read_published(table: SheetTable, framework: Framework, cities: list[str]) -> tuple[pd.DataFrame, list[Problem]]:

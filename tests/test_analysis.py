@@ -557,3 +557,28 @@ def test_sheets_of_the_raw_fixture_show_indicator_pairs(example_inputs):
     assert any("constant" in str(row[7]) for row in sheet.cells)  # Culture: every value tied
     texts = [row[2] for row in insights.cells]
     assert "Every city scores the same in Culture (Beta): it tells no city apart and has no correlation with anything." in texts
+
+
+# --------------------------------------------------------------------------- same figures on every CPU
+
+
+def test_round_significant_makes_last_digit_differences_vanish():
+    # Two BLAS kernels gave these two eigenvalues of the same matrix.
+    assert analysis.round_significant(1.374161588792713) == analysis.round_significant(1.374161588792714) == 1.37416158879
+    assert analysis.round_significant(-0.000123456789012345) == -0.000123456789012
+    assert math.isnan(analysis.round_significant(math.nan))
+    frame = pd.DataFrame({"r": [1 / 3, 2 / 3], "n": [1, 2], "name": ["a", "b"]})
+    rounded = analysis.round_significant(frame)
+    assert rounded["r"].tolist() == [0.333333333333, 0.666666666667]
+    assert rounded["n"].dtype == "int64" and rounded["name"].tolist() == ["a", "b"]
+
+
+def test_every_float_of_the_analysis_has_at_most_12_significant_digits(tmp_path):
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(rng.normal(size=(40, 6)), columns=list("abcdef"))
+    matrix = analysis.pearson_matrix(frame)
+    eigenvalues = analysis.correlation_eigenvalues(frame)
+    for value in [*matrix.to_numpy().ravel(), *eigenvalues, analysis.cronbach_alpha(frame)]:
+        assert value == float(f"{value:.12g}"), value
+    # Unrounded, these figures have 15 or more significant digits.
+    assert any(float(f"{v:.12g}") != v for v in np.linalg.eigvalsh(np.corrcoef(frame.to_numpy().T)))

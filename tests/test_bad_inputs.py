@@ -97,7 +97,7 @@ def test_case(workbook, cityopp, tmp_path):
         out = tmp_path / ("out" + path.suffix)
         ran = cityopp("recalc", path, "-o", out)
         assert ran.returncode == 0, ran.stderr
-        assert ran.stderr.splitlines() == warnings
+        assert ran.stderr.splitlines() == [f"warning: {w}" for w in warnings]
         assert out.is_file()
     else:
         ran = cityopp("recalc", path)  # in place: a failed run must change nothing
@@ -106,7 +106,7 @@ def test_case(workbook, cityopp, tmp_path):
             assert ran.stderr.splitlines() == [message]
         else:
             listed = errors[:20] + ([f"... and {len(errors) - 20} more"] if len(errors) > 20 else [])
-            head = f"cityopp: {len(errors)} problem{'s' if len(errors) != 1 else ''} block scoring:"
+            head = "cityopp: 1 problem blocks scoring:" if len(errors) == 1 else f"cityopp: {len(errors)} problems block scoring:"
             assert ran.stderr.splitlines() == [head, *listed]
     assert "Traceback" not in ran.stderr
     assert digest(path) == before

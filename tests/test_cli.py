@@ -79,6 +79,41 @@ class TestScore:
         assert result.returncode == 2
         assert "F.csv line 4 (column 'direction'): direction 'smaller', expected higher, lower, target:T or tiers" in result.stderr
 
+    def test_a_missing_column_is_named_by_line(self, tmp_path):
+        framework, values = write_fixture_csvs(tmp_path)
+        frame = pd.read_csv(framework, dtype=str, keep_default_na=False)
+        frame.drop(columns=["direction"]).to_csv(framework, index=False)
+        result = cityopp("score", "--framework", framework, "--data", values, "--out", tmp_path / "out")
+        assert result.returncode == 2
+        assert result.stderr.splitlines()[1] == (
+            "F.csv line 1: no column 'direction' in the header, expected the columns id, dimension, variable, indicator, direction"
+        )
+        framework, values = write_fixture_csvs(tmp_path)
+        values.write_text("city,id\nAva,a1\n")
+        result = cityopp("score", "--framework", framework, "--data", tmp_path / "V.csv", "--out", tmp_path / "out")
+        assert result.stderr.splitlines()[1] == "V.csv line 1: no column 'value' in the header, expected the columns city,id,value"
+
+    def test_values_with_no_value_at_all_are_an_error(self, tmp_path):
+        framework, values = write_fixture_csvs(tmp_path)
+        frame = pd.read_csv(values, dtype=str, keep_default_na=False)
+        frame.assign(value="").to_csv(values, index=False)
+        result = cityopp("score", "--framework", framework, "--data", values, "--out", tmp_path / "out")
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [
+            "cityopp: 1 problem blocks scoring:",
+            "V.csv: no value at all (every input cell is blank, so every city would tie everywhere), expected the edition's values: with none there is nothing to score",
+        ]
+        assert not (tmp_path / "out").exists()
+
+    def test_warnings_print_with_their_prefix(self, tmp_path):
+        framework, values = write_fixture_csvs(tmp_path)
+        lines = values.read_text().splitlines()
+        lines[3] = lines[3].rsplit(",", 1)[0] + ",n/a"
+        values.write_text("\n".join(lines) + "\n")
+        result = cityopp("score", "--framework", framework, "--data", values, "--out", tmp_path / "out")
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.splitlines() == ["warning: V.csv line 4 (column 'value'): 'n/a' (read as a blank: no value, scores 1), expected a number, or an empty value for no value"]
+
     def test_prescored_variables_take_the_given_score(self, tmp_path):
         (tmp_path / "F.csv").write_text(
             "id,dimension,variable,indicator,direction,ties,points,prescored\n"
@@ -142,6 +177,37 @@ class TestRecalc:
         result = cityopp("recalc", fixture_copy, "-o", tmp_path / "out.xlsm")
         assert result.returncode == 2 and "extension" in result.stderr
 
+    def test_an_output_in_a_missing_folder_names_the_folder(self, fixture_copy, tmp_path):
+        before = digest(fixture_copy)
+        result = cityopp("recalc", fixture_copy, "-o", "nodir/out.xlsx", cwd=tmp_path)
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == ["cityopp: nodir/out.xlsx: the folder 'nodir' does not exist, expected an existing folder; nothing was written"]
+        log = cityopp("recalc", fixture_copy, "--log", "logs/run.json", cwd=tmp_path)
+        assert log.stderr.splitlines() == ["cityopp: logs/run.json: the folder 'logs' does not exist, expected an existing folder; nothing was written"]
+        assert digest(fixture_copy) == before
+        assert sorted(p.name for p in fixture_copy.parent.iterdir()) == [fixture_copy.name]
+
+    def test_warnings_print_with_their_prefix(self, master_copy, tmp_path):
+        from cityopp_xl.adapters.xlsx import validate_file
+
+        _, problems, _ = validate_file(master_copy)
+        warnings = [f"warning: {p}" for p in problems if not p.blocking]
+        assert len(warnings) == 1 and "breaks its tie rule 'best'" in warnings[0]
+        result = cityopp("recalc", master_copy, "-o", tmp_path / "out.xlsm")
+        assert result.returncode == 0 and result.stderr.splitlines() == warnings
+        analyzed = cityopp("analyze", master_copy, "--out", tmp_path / "analysis")
+        assert analyzed.returncode == 0 and analyzed.stderr.splitlines() == warnings
+        compared = cityopp("diff", master_copy, tmp_path / "out.xlsm")
+        named = [w.replace("warning: ", f"warning: [{name}]", 1) for name in (master_copy.name, "out.xlsm") for w in warnings]
+        assert compared.returncode == 0 and compared.stderr.splitlines() == named
+
+    def test_help_lists_every_output_sheet(self):
+        from cityopp_xl.adapters import layout
+
+        text = " ".join(cityopp("recalc", "--help").stdout.split())
+        for sheet in ("Dn scores", layout.SHEET_OVERALL, layout.SHEET_ANALYSIS, layout.SHEET_INSIGHTS, layout.SHEET_INDICATOR_SCORES, layout.SHEET_RECONCILIATION, layout.SHEET_LOG, layout.SHEET_PROBLEMS):
+            assert sheet in text, sheet
+
 
 class TestValidate:
     def test_clean_workbook_exits_0(self, fixture_copy):
@@ -189,8 +255,46 @@ class TestNew:
         assert [f"D{k} data" for k in range(1, 11)] == [s for s in book.sheetnames if s.endswith(" data")]
         framework = [r for r in book["Framework"].iter_rows(min_row=4, values_only=True) if r[0]]
         assert len(framework) == 66
-        # Blank values validate (every city simply has no value yet).
-        assert cityopp("validate", out).returncode == 0
+        # Blank values are nothing to score: an error in every command that scores.
+        empty = (
+            "D1 data to D10 data: no value at all (every input cell is blank, so every city would tie everywhere), "
+            "expected the edition's values: with none there is nothing to score"
+        )
+        checked = cityopp("validate", out)
+        assert checked.returncode == 1 and f"error: {empty}" in checked.stdout.splitlines()
+        assert checked.stdout.splitlines()[-1] == f"{out}: 1 error(s), 10 warning(s); scoring is blocked"
+        before = digest(out)
+        ran = cityopp("recalc", out)
+        assert ran.returncode == 2 and ran.stderr.splitlines() == ["cityopp: 1 problem blocks scoring:", empty]
+        analyzed = cityopp("analyze", out, "--out", tmp_path / "analysis")
+        assert analyzed.returncode == 2
+        assert analyzed.stderr.splitlines() == [f"cityopp: {out}: 1 problem(s) block scoring, so there is nothing to analyze:", empty]
+        assert digest(out) == before and not (tmp_path / "analysis").exists()
+
+    def test_new_refuses_to_replace_a_file_unless_forced(self, tmp_path):
+        out = tmp_path / "next.xlsx"
+        out.write_bytes(b"the team's only copy")
+        result = cityopp("new", out)
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [f"cityopp: {out}: the file already exists; nothing was written (add --force to replace it)"]
+        assert out.read_bytes() == b"the team's only copy"
+        assert cityopp("new", out, "--force").returncode == 0
+        assert openpyxl.load_workbook(out).sheetnames[0] == "About"
+
+    def test_new_messages_name_the_mistake(self, tmp_path):
+        plain = cityopp("new", "--plain", tmp_path / "p.xlsm")
+        assert plain.returncode == 2
+        assert plain.stderr.splitlines() == [
+            f"cityopp: {tmp_path / 'p.xlsm'}: --plain writes a workbook without the ribbon and macros, so its name must end in .xlsx, not '.xlsm'"
+        ]
+        other = cityopp("new", tmp_path / "p.txt")
+        assert other.stderr.splitlines() == [
+            f"cityopp: {tmp_path / 'p.txt'}: the extension '.txt', expected .xlsm (a workbook with the CityOpp ribbon) or .xlsx (a plain one)"
+        ]
+        missing = cityopp("new", "nodir/t.xlsm", cwd=tmp_path)
+        assert missing.returncode == 2
+        assert missing.stderr.splitlines() == ["cityopp: nodir/t.xlsm: the folder 'nodir' does not exist, expected an existing folder; nothing was written"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == []
 
     def test_new_from_a_framework_csv(self, tmp_path):
         framework, _ = write_fixture_csvs(tmp_path)

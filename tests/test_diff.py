@@ -216,6 +216,27 @@ def test_cli_prints_the_cells_and_the_rank_moves_and_changes_nothing(pair, tmp_p
     assert cells["new_address"].tolist() == ["Cities!A10", "D1 data!B5", "D2 data!D7"]
 
 
+def test_the_report_says_what_the_sign_of_a_change_means(pair):
+    old, new = pair
+    lines = cityopp("diff", old, new).stdout.splitlines()
+    assert lines[1] == (
+        "A change in brackets is new minus old: a score change of +3 is 3 points more; "
+        "a rank change of +3 is 3 places lower (rank 1 is the best), -3 is 3 places higher."
+    )
+
+
+def test_a_sheet_path_with_the_wrong_extension_is_refused_before_the_report(pair, tmp_path):
+    old, new = pair
+    result = cityopp("diff", old, new, "--sheet", tmp_path / "copy.xlsm")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [f"cityopp: {tmp_path / 'copy.xlsm'}: the extension '.xlsm', expected .xlsx (the copy keeps the workbook's extension)"]
+    missing = cityopp("diff", old, new, "--sheet", tmp_path / "nodir" / "copy.xlsx")
+    assert missing.returncode == 2 and missing.stdout == ""
+    assert missing.stderr.splitlines() == [
+        f"cityopp: {tmp_path / 'nodir' / 'copy.xlsx'}: the folder '{tmp_path / 'nodir'}' does not exist, expected an existing folder; nothing was written"
+    ]
+
+
 def test_cli_names_the_workbook_that_cannot_be_scored(pair):
     old, new = pair
     book = openpyxl.load_workbook(new)

@@ -156,9 +156,12 @@ def analyze(book: Path, out: Path, coverage_threshold: float) -> None:
         _fail(f"{book}: not a readable Excel workbook ({exc})")
     except OSError as exc:
         _fail(f"{exc.filename or book}: {exc.strerror or exc}")
+    from ..cli import print_problems
+
     errors = [p for p in problems if p.blocking]
     if errors or pipeline is None:
         _fail(f"{book}: {len(errors)} problem(s) block scoring, so there is nothing to analyze:\n{format_problems(errors)}")
+    print_problems(problems, warnings_only=True)
     try:
         paths = write_analysis_csvs(pipeline, out, coverage_threshold=coverage_threshold)
     except OSError as exc:

@@ -23,7 +23,7 @@ import pandas as pd
 from ..errors import InputError, Problem
 from ..model import Framework, SheetTable, framework_from_table
 from ..pipeline import Pipeline
-from ..validate import Inputs, parse_number
+from ..validate import Inputs, find_nothing_to_score, parse_number
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -51,7 +51,7 @@ def read_values_csv(path: Path, framework: Framework) -> tuple[Inputs | None, li
     problems: list[Problem] = []
     missing = [c for c in ("city", "id", "value") if c not in frame.columns]
     if missing:
-        problems.append(Problem(f"{path.name} line 1", f"no column {', '.join(missing)}", "the columns city,id,value"))
+        problems.append(Problem(table.header_row_address(), f"no column {', '.join(repr(m) for m in missing)} in the header", "the columns city,id,value"))
         return None, problems
     columns = framework.input_columns()
     key_of = {}
@@ -91,6 +91,8 @@ def read_values_csv(path: Path, framework: Framework) -> tuple[Inputs | None, li
     values = pd.DataFrame(math.nan, index=pd.Index(order, name="city"), columns=columns, dtype="float64")
     for (city, key), number in cells.items():
         values.at[city, key] = number
+    if n >= 2:
+        problems += find_nothing_to_score(values, path.name)
     for variable in framework.variables:
         if variable.prescored:
             for city in order:

@@ -11,9 +11,10 @@ import dataclasses
 from pathlib import Path
 
 from ..diff import Diff, compare
-from ..errors import CityOppError, InputError
+from ..errors import InputError, OutputError, Problem
 from ..pipeline import Pipeline, run
 from . import layout
+from .package import check_output_folder
 from .xlsx import load_book, read_book, save_atomically, workbook_lock, write_sheet
 
 #: Files written by ``cityopp diff --csv DIR``.
@@ -23,17 +24,43 @@ CSV_FILES = ("cells.csv", "structure.csv", "moves.csv")
 def score_file(path: Path) -> Pipeline:
     """Read, check and score one workbook file. Raises :class:`InputError` naming the
     workbook in each problem (``[book.xlsx]D1 data!B5``) when a problem blocks scoring."""
+    return score_file_with_warnings(path)[0]
+
+
+def score_file_with_warnings(path: Path) -> tuple[Pipeline, list[Problem]]:
+    """:func:`score_file`, with the warnings of reading and scoring the workbook, each
+    naming the workbook (``[book.xlsx]D1 data!B5``)."""
     path = Path(path)
     book = load_book(path)
     inputs, problems = read_book(book, path)
+    named = [dataclasses.replace(p, where=f"[{path.name}]{p.where}") for p in problems]
     if inputs is None:
-        raise InputError([dataclasses.replace(p, where=f"[{path.name}]{p.where}") for p in problems])
-    return run(inputs)
+        raise InputError(named)
+    pipeline = run(inputs)
+    named += [dataclasses.replace(p, where=f"[{path.name}]{p.where}") for p in pipeline.problems]
+    return pipeline, named
 
 
 def compare_files(old: Path, new: Path) -> Diff:
     """Compare two workbook files (old, then new): see :func:`cityopp_xl.diff.compare`."""
-    return compare(score_file(old), score_file(new), sheets=layout.DIFF_TABLE_SHEETS)
+    return compare_files_with_warnings(old, new)[0]
+
+
+def compare_files_with_warnings(old: Path, new: Path) -> tuple[Diff, list[Problem]]:
+    """:func:`compare_files`, with the warnings of both workbooks (old first)."""
+    (old_run, old_warnings), (new_run, new_warnings) = score_file_with_warnings(old), score_file_with_warnings(new)
+    return compare(old_run, new_run, sheets=layout.DIFF_TABLE_SHEETS), old_warnings + new_warnings
+
+
+def check_diff_copy_path(old: Path, out: Path) -> None:
+    """Raise :class:`OutputError` unless ``out`` can take the Diff copy of ``old``: the
+    same extension, an existing folder, and not ``old`` itself."""
+    old, out = Path(old), Path(out)
+    if out.suffix.lower() != old.suffix.lower():
+        raise OutputError(f"{out}: the extension '{out.suffix}', expected {old.suffix} (the copy keeps the workbook's extension)")
+    if out.exists() and out.resolve() == old.resolve():
+        raise OutputError(f"{out}: write the Diff sheet into a new file, not into the workbook compared")
+    check_output_folder(out)
 
 
 def write_diff_copy(old: Path, out: Path, output: layout.SheetOutput) -> Path:
@@ -41,10 +68,7 @@ def write_diff_copy(old: Path, out: Path, output: layout.SheetOutput) -> Path:
     sheet) to ``out``; ``old`` itself is not changed. ``out`` must keep ``old``'s
     extension (an .xlsm keeps its VBA project and ribbon byte for byte)."""
     old, out = Path(old), Path(out)
-    if out.suffix.lower() != old.suffix.lower():
-        raise CityOppError(f"{out}: the copy must keep the workbook's extension {old.suffix}")
-    if out.exists() and out.resolve() == old.resolve():
-        raise CityOppError(f"{out}: write the Diff sheet into a new file, not into the workbook compared")
+    check_diff_copy_path(old, out)
     with workbook_lock(out):
         book = load_book(old)
         index = len(book.sheetnames)

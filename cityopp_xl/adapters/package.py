@@ -32,7 +32,7 @@ import zlib
 from pathlib import Path
 from xml.etree import ElementTree
 
-from ..errors import CityOppError, Problem
+from ..errors import CityOppError, OutputError, Problem
 from ..model import column_number
 from . import integrity
 
@@ -230,3 +230,12 @@ def remove_stale_temporaries(target: Path) -> list[Path]:
                     candidate.unlink()
                     removed.append(candidate)
     return removed
+
+
+def check_output_folder(path: Path) -> None:
+    """Raise :class:`OutputError` when the folder ``path`` is to be written in does not
+    exist (checked before anything is read or written, so the message names the folder,
+    not a temporary or lock file made in it)."""
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise OutputError(f"{path}: the folder '{folder}' does not exist, expected an existing folder; nothing was written")

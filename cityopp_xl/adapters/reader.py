@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..errors import Problem
 from ..model import Settings, framework_from_table, settings_from_table
-from ..validate import CellAddresses, Inputs, read_cities, read_dimension_values, read_published
+from ..validate import CellAddresses, Inputs, find_nothing_to_score, read_cities, read_dimension_values, read_published
 from . import layout
 from .integrity import SheetFeatures, SheetTooLargeError, find_edited_outputs, find_layout_problems
 
@@ -115,9 +115,12 @@ def read_inputs(
             return []  # an oversized output sheet is simply replaced
 
     problems += find_edited_outputs(names, output_rows)
+    if len(frames) == len(framework.dimensions):
+        values = pd.concat(frames, axis=1)
+        sheets = f"{layout.data_sheet(1)} to {layout.data_sheet(len(frames))}" if len(frames) > 1 else layout.data_sheet(1)
+        problems += find_nothing_to_score(values, sheets)
     if any(p.blocking for p in problems) or len(frames) != len(framework.dimensions):
         return None, problems
-    values = pd.concat(frames, axis=1)
     return Inputs(framework, values, settings, published, addresses, column_addresses, table_copies=copies), problems
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError, Problem
+from ..errors import InputError, OutputError, Problem
 from ..model import Framework, check_framework, framework_from_table
 from ..validate import read_cities
 from . import layout
@@ -75,11 +75,16 @@ def load_cities(path: Path | None) -> list[tuple[str, str]]:
 def write_template(out: Path, framework_path: Path | None = None, cities_path: Path | None = None, *, plain: bool = False, title: str | None = None) -> None:
     """Write a blank workbook for a new edition (an .xlsm with the ribbon unless ``plain``)."""
     out = Path(out)
+    suffix = out.suffix.lower()
+    if plain and suffix != ".xlsx":
+        raise OutputError(f"{out}: --plain writes a workbook without the ribbon and macros, so its name must end in .xlsx, not '{out.suffix}'")
+    if suffix not in MACRO_SUFFIXES | {".xlsx"}:
+        raise OutputError(f"{out}: the extension '{out.suffix}', expected .xlsm (a workbook with the CityOpp ribbon) or .xlsx (a plain one)")
     framework = load_framework(framework_path)
     cities = load_cities(cities_path)
     title = title or "Chinese Cities of Opportunity: data template"
     about = ["A blank workbook for a new edition: enter raw indicator values on the 'Dn data' sheets, then Recalculate."]
-    if out.suffix.lower() in MACRO_SUFFIXES and not plain:
+    if suffix in MACRO_SUFFIXES and not plain:
         from . import macros
 
         with tempfile.TemporaryDirectory() as folder:
@@ -87,6 +92,4 @@ def write_template(out: Path, framework_path: Path | None = None, cities_path: P
             write_input_workbook(plain_path, framework, cities, title=title, about=about)
             macros.make_macro_enabled(plain_path, out)
     else:
-        if out.suffix.lower() != ".xlsx":
-            raise InputError(Problem(str(out), f"the extension '{out.suffix}'", ".xlsm (with the ribbon) or .xlsx"))
         write_input_workbook(out, framework, cities, title=title, about=about)

@@ -482,6 +482,17 @@ def _(book):
             cell.value = None
 
 
+@case("no_value_anywhere", "a workbook whose data sheets were never filled in (a new template)", validate=1, recalc=2,
+      problems=["warning: D1 data!B5:G11: no value at all in the data of 'Alpha' (every city scores 1 in each of its indicators), expected the dimension's values (scoring goes on)",
+                "warning: D2 data!B5:I11: no value at all in the data of 'Beta' (every city scores 1 in each of its indicators), expected the dimension's values (scoring goes on)",
+                "error: D1 data to D2 data: no value at all (every input cell is blank, so every city would tie everywhere), expected the edition's values: with none there is nothing to score"])
+def _(book):
+    for name, last_column in (("D1 data", 7), ("D2 data", 9)):
+        for row in book[name].iter_rows(min_row=5, max_row=11, min_col=2, max_col=last_column):
+            for cell in row:
+                cell.value = None
+
+
 @case("column_missing", "one indicator column left empty", validate=0, recalc=0,
       problems=["warning: D2 data!H5:H11: no value for any city in column 'b7 PM2.5' (every city scores 1), expected the indicator's values (scoring goes on)"])
 def _(book):
