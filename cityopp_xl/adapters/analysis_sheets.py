@@ -248,10 +248,12 @@ def ordinal_heading(position: int) -> str:
 def _tiers_section(analysis: Analysis) -> _Section:
     section = _Section("Overall tiers", f"Tier minimums come from the {layout.SHEET_SETTINGS} sheet: a city is in the first tier whose minimum its overall score reaches.")
     section.header(["", "Tier", "Minimum", "Cities", "Highest", "Lowest", "Members (by rank)"])
-    rows = [
-        ["", label, row["minimum"], row["cities"], row["highest"], row["lowest"], row["members"].replace("; ", ", ")]
-        for label, row in records(analysis.tier_summary)
-    ]
+    rows = []
+    for label, row in records(analysis.tier_summary):
+        # A list longer than a cell holds goes on in the rows below, whole names in each.
+        first, *rest = layout.split_text(row["members"].replace("; ", ", "))
+        rows.append(["", label, row["minimum"], row["cities"], row["highest"], row["lowest"], first])
+        rows += [["", f"{label} (continued)", None, None, None, None, piece] for piece in rest]
     span = section.body(rows)
     section.format(span, 3, 3, FORMAT_SCORE)
     section.format(span, 5, 6, FORMAT_SCORE)
@@ -399,7 +401,11 @@ def insights_sheet(analysis: Analysis, run_time: str, after: str = SHEET_ANALYSI
         [layout._stamp(run_time)],
         ["Topic", "Subject", "Sentence"],
     ]
-    rows += [[row.topic, row.subject, row.sentence] for row in analysis.insights.itertuples(index=False)]
+    for row in analysis.insights.itertuples(index=False):
+        # A sentence longer than a cell holds goes on in the rows below.
+        first, *rest = layout.split_text(row.sentence)
+        rows.append([row.topic, row.subject, first])
+        rows += [[row.topic, f"{row.subject} (continued)", piece] for piece in rest]
     width = 3
     cells = [[layout.cell_value(_value(v)) for v in r] + [None] * (width - len(r)) for r in rows]
     return layout.SheetOutput(
@@ -429,4 +435,7 @@ def render_analysis(pipeline: Pipeline, run_time: str | None = None, *, after: s
     """
     run_time = run_time or _dt.datetime.now().astimezone().isoformat(timespec="seconds")
     analysis = build_analysis(pipeline, **options)
-    return [analysis_sheet(pipeline, analysis, run_time, after=after), insights_sheet(analysis, run_time, after=SHEET_ANALYSIS)]
+    outputs = [analysis_sheet(pipeline, analysis, run_time, after=after), insights_sheet(analysis, run_time, after=SHEET_ANALYSIS)]
+    for output in outputs:  # free text: never cut silently at a cell's limit
+        layout.check_cell_texts(output)
+    return outputs

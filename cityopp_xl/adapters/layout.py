@@ -209,6 +209,34 @@ class SheetOutput:
     print_area: str | None = None
 
 
+#: The longest text an Excel cell holds; openpyxl cuts a longer one silently.
+MAX_CELL_TEXT = 32_767
+
+
+def split_text(text: str, separator: str = ", ", limit: int = MAX_CELL_TEXT) -> list[str]:
+    """``text`` as pieces of at most ``limit`` characters, cut after a ``separator`` (a
+    list of names stays whole names), so that each piece fits one cell and the pieces
+    joined with no separator between them give ``text`` back. A part longer than
+    ``limit`` with no separator in it is cut where the limit falls."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind(separator, 0, limit - len(separator) + 1)
+        cut = cut + len(separator) if cut > 0 else limit
+        pieces.append(text[:cut])
+        text = text[cut:]
+    return pieces + [text]
+
+
+def check_cell_texts(output: "SheetOutput") -> None:
+    """Raise ``ValueError`` naming the cell when a text of ``output`` is longer than an
+    Excel cell holds (it would be cut silently on writing): a renderer that makes free
+    text splits it first (:func:`split_text`)."""
+    for r, row in enumerate(output.cells, start=1):
+        for c, value in enumerate(row, start=1):
+            if type(value) is str and len(value) > MAX_CELL_TEXT:
+                raise ValueError(f"{output.name}!{column_letter(c)}{r}: a text of {len(value):,} characters, longer than a cell holds ({MAX_CELL_TEXT:,})")
+
+
 def cell_value(value):
     """A value as a worksheet cell holds it: int, float, str, bool or None (for NaN)."""
     kind = type(value)
