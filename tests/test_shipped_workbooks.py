@@ -116,3 +116,24 @@ def test_the_rebuild_check_passes_under_two_blas_kernels():
         test = f"{Path(__file__).resolve()}::test_shipped_workbooks_are_what_the_build_script_makes"
         result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test], capture_output=True, text=True, env=env, cwd=ROOT)
         assert result.returncode == 0, (coretype, kernels[coretype]["kernels"], result.stdout[-3000:])
+
+
+def test_the_xlwings_pin_is_the_version_the_embedded_vba_declares():
+    """The workbooks' VBA (xlwings' standalone module) calls ``xlwings64-<version>.dll``,
+    the DLL that only that xlwings version installs: pyproject.toml must pin exactly it,
+    and the installed xlwings (which the build reads the module from) must be it."""
+    import re
+    import tomllib
+    from importlib.metadata import version
+
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    pins = [d for d in dependencies if re.match(r"xlwings\b", d)]
+    assert len(pins) == 1 and re.fullmatch(r"xlwings==(\d+\.\d+\.\d+)", pins[0].split(";")[0].strip()), pins
+    pinned = pins[0].split("==")[1].strip()
+    assert version("xlwings") == pinned
+    for path in (MASTER, TEMPLATE):
+        parser = VBA_Parser(str(path))
+        code = {name: text for _, _, name, text in parser.extract_macros()}["xlwings.bas"]
+        parser.close()
+        declared = set(re.findall(r'"xlwings(?:32|64)-([\d.]+)\.dll"', code))
+        assert declared == {pinned}, (path.name, declared)

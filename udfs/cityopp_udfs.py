@@ -271,6 +271,12 @@ def _single_text(value) -> str | None:
 
 
 def _scalar(value):
+    """The one cell of a single-value argument. None is a blank cell: xlwings Server
+    turns Office.js's ``[[null]]`` for a blank cell into None, as for an omitted argument
+    (desktop Excel through xlwings' COM add-in sends ``[[None]]``, Office.js may send
+    ``[[""]]``); a single-value argument is never optional, so None is always a blank."""
+    if value is None:
+        return None
     cells, _ = _shape(value)
     if len(cells) != 1:
         raise UdfError("value must be a single cell")
@@ -344,6 +350,8 @@ def tierscore(
         raise UdfError("give the points table")
     if not all(float(p).is_integer() and abs(p) < 2**53 for p in table):
         raise UdfError("points must be whole numbers, such as 60,50,40")
+    if tiers is None:
+        return 1  # one blank cell (see _scalar): no tier scores 1
     cells, orientation = _shape(tiers)
     if not cells:
         raise UdfError("give at least one tier")
@@ -404,3 +412,27 @@ def comprank(
     if found is not None or math.isnan(number):
         raise UdfError("total must be a number")
     return int(1 + (column > number).sum())
+
+
+# --------------------------------------------------------------------------- Excel names
+
+#: Each function's name in Excel, upper case as Excel's own functions are, on every path.
+#: xlwings names a function after its Python name: desktop Excel's *Import Functions*
+#: (``ImportPythonUDFs``) writes a VBA ``Function <name>`` that calls
+#: ``XLPy.CallUDF("<module>", "<name>", ...)``, and the Office.js code associates
+#: ``<NAME>`` with a call sending ``<name>``. So the name becomes the upper-case one, and
+#: the module answers that name too (below): xlwings looks the function up by it with
+#: ``getattr``. The alias is not a module attribute of its own, so xlwings, which lists
+#: the module's members, still finds each function once.
+EXCEL_NAMES = {function.__name__.upper(): function for function in (rankscore, tierscore, varscore, comprank)}
+for _name, _function in EXCEL_NAMES.items():
+    _function.__xlfunc__["name"] = _name
+del _name, _function  # a module attribute holding a function would be listed twice
+
+
+def __getattr__(name: str):
+    """``RANKSCORE`` and the other Excel names, for xlwings' look-up by name."""
+    try:
+        return EXCEL_NAMES[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
