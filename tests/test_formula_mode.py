@@ -335,7 +335,7 @@ def test_one_formula_per_rule(fixture_formulas):
     assert ava["a4 Plan tier [tiers]"] == f"=IF(ISNUMBER({data}E5),CHOOSE({data}E5,7,5,3,2),1)"
     assert ava["variable score (sum re-scored, ties best)"] == "=$B7-SUMPRODUCT(--(J$7:J$13>J7))"
     assert ava["variable score (sum re-scored, ties worst)"] == "=1+SUMPRODUCT(--(N$7:N$13<N7))"
-    assert ava["variable score (ties worst)"] == "=1+SUMPRODUCT(--(U$7:U$13<U7))"
+    assert ava["variable score (indicator score re-scored, ties worst)"] == "=1+SUMPRODUCT(--(U$7:U$13<U7))"
     assert ava["N"] == "=ROWS($A$7:$A$13)"
     scores = book["D1 scores"]
     assert [c.value for c in scores[5]] == ["=RANK(H5,H$5:H$11)", "Ava", "='Indicator scores'!C7", "='Indicator scores'!D7", "='Indicator scores'!F7", "='Indicator scores'!G7", "='Indicator scores'!K7", "=SUM(C5:G5)"]

@@ -278,7 +278,7 @@ def _indicator_sheet(pipeline: Pipeline, inputs: dict[str, InputColumn], cities:
             total = add(_Column(dimension, name, "sum of indicator scores", _sum_maker(scores)))
             return add(_Column(dimension, name, f"variable score (sum re-scored, ties {variable.ties})", _rescore_maker(total, body(total), variable.ties)))
         if variable.ties == "worst":
-            return add(_Column(dimension, name, "variable score (ties worst)", _rescore_maker(scores[0], body(scores[0]), "worst")))
+            return add(_Column(dimension, name, layout.HEADER_SINGLE_WORST, _rescore_maker(scores[0], body(scores[0]), "worst")))
         return scores[0]
 
     letters: dict[str, str] = {}

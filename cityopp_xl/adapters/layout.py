@@ -381,6 +381,19 @@ def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str, after: 
     )
 
 
+#: Header of a one-indicator variable's own column on the Indicator scores sheet: under
+#: the tie rule ``worst`` its indicator score (ties share the best score) is scored again,
+#: so that tied cities share the lowest score of their group instead (3, 3 becomes 2, 2).
+HEADER_SINGLE_WORST = "variable score (indicator score re-scored, ties worst)"
+#: The note under the Indicator scores sheet's title.
+NOTE_INDICATOR_SCORES = (
+    "Each indicator scored by rank (best city N, ties share the best score, no value scores 1); a variable of 2 or 3 indicators "
+    "re-scores their sum with its tie rule. A one-indicator variable takes its indicator score, except under the tie rule 'worst': "
+    "then the indicator score is scored again so that tied cities share the lowest score of their group (indicator 3, 3 gives "
+    "variable 2, 2), in its own column. Pre-scored variables show the score given as input."
+)
+
+
 def _indicator_sheet(pipeline: Pipeline, run_time: str, after: str) -> SheetOutput:
     framework = pipeline.framework
     indicator_scores = pipeline["indicator_scores"]
@@ -403,12 +416,12 @@ def _indicator_sheet(pipeline: Pipeline, run_time: str, after: str) -> SheetOutp
             if len(variable.indicators) > 1 or variable.ties == "worst":
                 dimension_row.append(dimension)
                 variable_row.append(variable.name)
-                header.append(f"variable score (sum re-scored, ties {variable.ties})" if len(variable.indicators) > 1 else "variable score (ties worst)")
+                header.append(f"variable score (sum re-scored, ties {variable.ties})" if len(variable.indicators) > 1 else HEADER_SINGLE_WORST)
                 columns.append(variable_scores[variable.name])
     n = len(indicator_scores.index) or len(variable_scores.index)
     rows = [
         ["Indicator scores: every step from indicator to variable"],
-        ["Each indicator scored by rank (best city N, ties share the best score, no value scores 1); a variable of 2 or 3 indicators re-scores their sum. Pre-scored variables show the score given as input."],
+        [NOTE_INDICATOR_SCORES],
         [_stamp(run_time)],
         dimension_row,
         variable_row,
