@@ -156,3 +156,16 @@ def test_analyze_recalculates_and_shows_the_analysis_sheet(fixture_copy, tmp_pat
     book = openpyxl.load_workbook(tmp_path / "analyzed.xlsx")
     assert book.active.title == layout.SHEET_ANALYSIS
     assert layout.SHEET_OVERALL in book.sheetnames and layout.SHEET_LOG in book.sheetnames
+
+
+def test_a_workbook_with_no_value_at_all_is_stopped_in_excel_too(tmp_path):
+    """The no-value case of the bad-input corpus: the ribbon's Recalculate stops with one
+    alert and the Problems sheet names the same error as the command line."""
+    source = Path(__file__).resolve().parent / "data" / "bad" / "no_value_anywhere.xlsx"
+    path = tmp_path / "empty.xlsx"
+    shutil.copyfile(source, path)
+    run, applied = recalc_in_excel(path, tmp_path / "after.xlsx")
+    assert len(applied.alerts) == 1 and "1 problem(s) block scoring" in applied.alerts[0].prompt
+    problems = sheet_cells(openpyxl.load_workbook(tmp_path / "after.xlsx"), layout.SHEET_PROBLEMS)
+    row = next(r for r in problems if r[0] == "D1 data to D2 data")
+    assert row[1:3] == ["no value at all (every input cell is blank, so every city would tie everywhere)", "the edition's values: with none there is nothing to score"]
