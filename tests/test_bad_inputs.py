@@ -19,7 +19,7 @@ CASES = json.loads((BAD / "cases.json").read_text(encoding="utf-8"))
 
 
 #: Cases also run as a separate process, exactly as a user runs the command.
-IN_A_PROCESS = {"not_a_zip_csv", "part_500_mb", "chinese_unit", "output_sheet_edited"}
+IN_A_PROCESS = {"not_a_zip_csv", "part_500_mb", "chinese_unit", "output_sheet_edited", "open_in_excel", "read_only_workbook"}
 
 
 @dataclass
@@ -65,6 +65,10 @@ def workbook(request, tmp_path) -> tuple[dict, Path]:
     folder.mkdir()
     target = folder / entry["file"]
     shutil.copyfile(BAD / entry["file"], target)
+    for name in entry.get("beside", []):  # an owner file of Excel or LibreOffice
+        (folder / name.replace("{file}", target.name)).write_bytes(b"")
+    if entry.get("read_only"):
+        target.chmod(0o444)
     return entry, target
 
 
@@ -99,6 +103,11 @@ def test_case(workbook, cityopp, tmp_path):
         assert ran.returncode == 0, ran.stderr
         assert ran.stderr.splitlines() == warnings
         assert out.is_file()
+    elif entry.get("recalc_message"):  # refused in place, done with -o to another file
+        ran = cityopp("recalc", path)
+        assert (ran.returncode, ran.stderr.splitlines()) == (entry["recalc_exit"], [entry["recalc_message"].replace("{path}", str(path)).replace("{file}", path.name)])
+        elsewhere = cityopp("recalc", path, "-o", tmp_path / ("out" + path.suffix))
+        assert elsewhere.returncode == 0, elsewhere.stderr
     else:
         ran = cityopp("recalc", path)  # in place: a failed run must change nothing
         assert ran.returncode == entry["recalc_exit"], ran.stdout + ran.stderr
@@ -111,7 +120,8 @@ def test_case(workbook, cityopp, tmp_path):
     assert "Traceback" not in ran.stderr
     assert digest(path) == before
     # No lock file or temporary file is left beside the workbook.
-    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    beside = [name.replace("{file}", path.name) for name in entry.get("beside", [])]
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted([path.name, *beside])
 
 
 @pytest.mark.parametrize(

@@ -72,13 +72,34 @@ def check_sheet_size(sheet: str, rows: int, columns: int) -> None:
 
 
 @dataclass(frozen=True)
+class TableRange:
+    """An Excel table (a ListObject) on a sheet: its range, header row included
+    (1-based, inclusive), and how many totals rows end it."""
+
+    min_row: int
+    min_col: int
+    max_row: int
+    max_col: int
+    totals_rows: int = 0
+
+
+@dataclass(frozen=True)
 class SheetFeatures:
     """What a sheet's values alone do not show: merged ranges (``min_row, min_col,
-    max_row, max_col``, 1-based), hidden rows and hidden columns (1-based numbers)."""
+    max_row, max_col``, 1-based), hidden rows and hidden columns (1-based numbers), and
+    the Excel tables on the sheet (where an input table ends, and its totals row)."""
 
     merged: tuple[tuple[int, int, int, int], ...] = ()
     hidden_rows: tuple[int, ...] = ()
     hidden_columns: tuple[int, ...] = ()
+    tables: tuple[TableRange, ...] = ()
+
+    def table_at(self, row: int, column: int) -> TableRange | None:
+        """The Excel table whose header row holds the cell (``row``, ``column``), if any."""
+        for table in self.tables:
+            if table.min_row == row and table.min_col <= column <= table.max_col:
+                return table
+        return None
 
 
 def _runs(numbers: Iterable[int]) -> list[tuple[int, int]]:
