@@ -297,10 +297,15 @@ def render_outputs(
     add_stale_check(outputs, pipeline.inputs)
     from .integrity import add_output_fingerprints  # integrity imports this module
 
+    # Every sheet but the Log is polished (sized, merged, aligned) before the Log records
+    # the fingerprints of the other sheets' values and formats, then the Log itself.
+    log = next(output for output in outputs if output.name == SHEET_LOG)
+    outputs = [output if output is log else polish(output) for output in outputs]
     add_output_fingerprints(outputs)  # last: it fingerprints the other sheets as written
+    polish(log)
     if problems:
-        outputs.append(problems_sheet(problems, run_time, after=SHEET_LOG))
-    return [polish(output) for output in outputs]
+        outputs.append(polish(problems_sheet(problems, run_time, after=SHEET_LOG)))
+    return outputs
 
 
 def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: list[str], run_time: str) -> SheetOutput:
