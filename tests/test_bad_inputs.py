@@ -144,3 +144,24 @@ def test_an_unexpected_failure_is_one_line_never_a_traceback(error, code, line, 
         ran = run_in_this_process(command, fixture_copy)
         assert (ran.returncode, ran.stderr.splitlines()) == (code, [line])
     assert digest(fixture_copy) == before
+
+
+#: Cases Excel cannot show as they are: files refused as a whole (Excel would not open
+#: them), refusals of a file in place (Excel has the workbook open: it writes it itself),
+#: and a formula with no saved value (Excel calculates every formula it holds).
+NOT_IN_EXCEL = {c["name"] for c in CASES if c["message"] or c.get("recalc_message")} | {"formula_without_saved_value"}
+
+
+@pytest.mark.parametrize("entry", [pytest.param(c, id=c["name"]) for c in CASES if c["name"] not in NOT_IN_EXCEL])
+def test_case_in_excel(entry, tmp_path):
+    """The ribbon's Validate (the Excel front end, through xlwings' remote engine) lists
+    exactly the lines ``cityopp validate`` prints, merged cells and hidden rows included
+    (the payload carries them: see remote_harness.payload_from_xlsx)."""
+    from remote_harness import run_macro
+
+    from cityopp_xl.adapters import book as book_adapter
+
+    results = []
+    run_macro(BAD / entry["file"], lambda book: results.append(book_adapter.run_validate(book)), layout_features=True)
+    (result,) = results
+    assert [f"{p.severity}: {p}" for p in result.problems] == entry["problems"]

@@ -156,3 +156,81 @@ def test_analyze_recalculates_and_shows_the_analysis_sheet(fixture_copy, tmp_pat
     book = openpyxl.load_workbook(tmp_path / "analyzed.xlsx")
     assert book.active.title == layout.SHEET_ANALYSIS
     assert layout.SHEET_OVERALL in book.sheetnames and layout.SHEET_LOG in book.sheetnames
+
+
+BAD = Path(__file__).resolve().parent / "data" / "bad"
+
+
+def _problems_rows(path: Path) -> list[list]:
+    """The Problems sheet's rows but its time stamp (row 3)."""
+    rows = sheet_cells(openpyxl.load_workbook(path), layout.SHEET_PROBLEMS)
+    return [list(r) for i, r in enumerate(rows) if i != 2]
+
+
+def test_the_ribbon_reports_a_merged_cell_in_a_data_table_as_the_command_line_does(tmp_path):
+    from cityopp_xl.adapters.xlsx import validate_file
+
+    source = BAD / "merged_cells_in_table.xlsx"
+    run = run_macro(source, lambda book: book_adapter.run_recalculate(book, run_time=RUN_TIME), status_bar="record", layout_features=True)
+    applied = apply_actions(source, run, tmp_path / "excel.xlsx")
+    assert len(applied.alerts) == 1 and "1 problem(s) block scoring" in applied.alerts[0].prompt
+    _, problems, _ = validate_file(source)  # the command line's problems: the same cells and words
+    expected = [list(r) for i, r in enumerate(layout.problems_sheet(problems).cells) if i != 2]
+    assert _problems_rows(tmp_path / "excel.xlsx") == expected
+    assert expected[3][0] == "D1 data!C6:C7"
+    # Nothing but the Problems sheet was written.
+    assert openpyxl.load_workbook(tmp_path / "excel.xlsx").sheetnames == openpyxl.load_workbook(source).sheetnames + [layout.SHEET_PROBLEMS]
+
+
+def _quiet_actions(actions: list[dict]) -> list[tuple]:
+    return [(a["func"], a["args"][0]) for a in actions if a["func"] in ("setScreenUpdating", "setCalculation")]
+
+
+def test_an_unexpected_failure_ends_in_the_alert_and_the_problems_sheet(fixture_copy, tmp_path, monkeypatch):
+    from cityopp_xl.adapters import recalculate
+
+    def fail(inputs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(recalculate, "run", fail)
+    run = run_macro(fixture_copy, lambda book: book_adapter.run_recalculate(book, run_time=RUN_TIME), status_bar="record")
+    applied = apply_actions(fixture_copy, run, tmp_path / "failed.xlsx")
+    message = "cityopp-xl: internal error (RuntimeError: boom), expected no error: this is a bug in cityopp-xl, please report it with the workbook"
+    assert applied.alert_prompts == [f"CityOpp stopped: {message}"]
+    assert _problems_rows(tmp_path / "failed.xlsx")[3] == ["cityopp-xl", "internal error (RuntimeError: boom)", message.split(", expected ", 1)[1], "error"]
+    assert run.status_messages[-1] is False  # the status bar is given back to Excel
+
+
+def test_a_failure_while_writing_restores_screen_updating_and_calculation(fixture_copy, monkeypatch):
+    calls = []
+
+    def fail_on_the_third_sheet(book, output, sheet=None):
+        calls.append(output.name)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return write_sheet(book, output, sheet)
+
+    write_sheet = book_adapter.write_sheet
+    monkeypatch.setattr(book_adapter, "write_sheet", fail_on_the_third_sheet)
+    results = []
+    run = run_macro(fixture_copy, lambda book: results.append(book_adapter.run_recalculate(book, run_time=RUN_TIME)), status_bar="record")
+    assert results[0].problems[0].found == "internal error (RuntimeError: disk full)"
+    funcs = [a["func"] for a in run.actions]
+    # Off before the first write, back on (and automatic) after the failure, then the
+    # Problems sheet written the same way, then the alert.
+    assert _quiet_actions(run.actions) == [("setScreenUpdating", False), ("setCalculation", "Manual"), ("setCalculation", "Automatic"), ("setScreenUpdating", True)] * 2
+    assert funcs.index("setValues") > funcs.index("setCalculation")
+    assert funcs[-1] == "alert"
+
+
+def test_recalculate_of_the_2025_master_takes_at_most_150_calls(master_copy, tmp_path):
+    run, applied = recalc_in_excel(master_copy, tmp_path / "excel.xlsm")
+    assert applied.alerts == []
+    assert len(run.actions) <= 150, len(run.actions)
+    funcs = [a["func"] for a in run.actions]
+    quiet = [i for i, f in enumerate(funcs) if f in ("setScreenUpdating", "setCalculation")]
+    writes = [i for i, f in enumerate(funcs) if f in ("setValues", "sheetClear", "sheetClearContents")]
+    assert quiet[1] < writes[0] and writes[-1] < quiet[2]
+    # A second Recalculate of its own result costs the same.
+    again, _ = recalc_in_excel(tmp_path / "excel.xlsm", tmp_path / "again.xlsm")
+    assert len(again.actions) == len(run.actions)

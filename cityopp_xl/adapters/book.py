@@ -77,6 +77,13 @@ def sheet_values(sheet) -> list[list]:
     A sheet whose used range is over the size limits of :mod:`.integrity` is refused
     (:class:`~.integrity.SheetTooLargeError`) before it is read.
     """
+    if _is_remote(sheet.book):
+        # The remote engine caches the values it cuts from each sheet by the sheet's
+        # values, and TRUE equals 1 in Python: a sheet holding TRUE where another (of
+        # any book read in this process) held 1 would read as 1. Read afresh.
+        from xlwings.pro._xlremote import get_range_api
+
+        get_range_api.cache_clear()
     last = sheet.used_range.last_cell
     check_sheet_size(sheet.name, last.row, last.column)
     block = sheet.range((1, 1), (last.row, last.column))
