@@ -22,6 +22,7 @@ import contextlib
 import datetime
 import itertools
 import re
+import sys
 from dataclasses import dataclass
 
 import xlwings as xw
@@ -250,10 +251,11 @@ _MAX_ADDRESS = 255
 
 
 def ranges(book, sheet, addresses: list[str]) -> list:
-    """The ranges to format ``addresses`` with, as few as the engine allows: desktop Excel
-    takes a multi-area address (``"A1:B2,D1:D9"``, up to 255 characters) in one call;
-    xlwings' remote engine addresses one rectangle per action."""
-    if _is_remote(book):
+    """The ranges to format ``addresses`` with, as few as the engine allows: Excel on
+    Windows takes a multi-area address (``"A1:B2,D1:D9"``, up to 255 characters) in one
+    COM call; xlwings' remote engine addresses one rectangle per action, and so does
+    macOS here (its AppleScript bridge is not known to take multi-area addresses)."""
+    if _is_remote(book) or sys.platform != "win32":
         return [sheet.range(address) for address in addresses]
     chunks: list[str] = []
     for address in addresses:
@@ -657,7 +659,6 @@ def ask_workbook_path(book) -> str | None:
     no dialog: an alert points to ``cityopp diff``.
     """
     import subprocess
-    import sys
 
     if sys.platform == "win32":
         chosen = book.app.api.GetOpenFilename("Excel workbooks (*.xlsx;*.xlsm),*.xlsx;*.xlsm", 1, "CityOpp: compare with which workbook?")

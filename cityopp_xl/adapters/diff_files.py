@@ -13,8 +13,8 @@ from pathlib import Path
 from ..diff import Diff, compare
 from ..errors import CityOppError, InputError
 from ..pipeline import Pipeline, run
-from . import layout
-from .xlsx import load_book, read_book, save_atomically, workbook_lock, write_sheet
+from . import layout, recalculate
+from .xlsx import FileFront, load_book, save_atomically, workbook_lock, write_sheet
 
 #: Files written by ``cityopp diff --csv DIR``.
 CSV_FILES = ("cells.csv", "structure.csv", "moves.csv")
@@ -24,8 +24,11 @@ def score_file(path: Path) -> Pipeline:
     """Read, check and score one workbook file. Raises :class:`InputError` naming the
     workbook in each problem (``[book.xlsx]D1 data!B5``) when a problem blocks scoring."""
     path = Path(path)
-    book = load_book(path)
-    inputs, problems = read_book(book, path)
+    front = FileFront(path)
+    try:
+        inputs, problems, _ = recalculate.read(front)  # the reading of every Recalculate
+    finally:
+        front.close()
     if inputs is None:
         raise InputError([dataclasses.replace(p, where=f"[{path.name}]{p.where}") for p in problems])
     return run(inputs)

@@ -293,6 +293,10 @@ class FileFront:
     def progress(self, text: str | None) -> None:
         pass
 
+    def close(self) -> None:
+        """Close the copy opened to read formulas' saved values (reading is done)."""
+        _close_cached(self._cached)
+
 
 def validate_file(path: Path) -> tuple[Inputs | None, list[Problem], pipeline_module.Pipeline | None]:
     """Check a workbook without writing anything; scores it when it can, to find the
