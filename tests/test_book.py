@@ -234,3 +234,69 @@ def test_recalculate_of_the_2025_master_takes_at_most_150_calls(master_copy, tmp
     # A second Recalculate of its own result costs the same.
     again, _ = recalc_in_excel(tmp_path / "excel.xlsm", tmp_path / "again.xlsm")
     assert len(again.actions) == len(run.actions)
+
+
+class _FakeRange:
+    """Just enough of Excel's COM Range for :func:`book._desktop_features` (1-based)."""
+
+    def __init__(self, sheet, r1, c1, r2, c2):
+        self.sheet, self.Row, self.Column = sheet, r1, c1
+        self.last = (r2, c2)
+        self.Rows = type("Count", (), {"Count": r2 - r1 + 1})()
+        self.Columns = type("Count", (), {"Count": c2 - c1 + 1})()
+
+    @property
+    def Address(self):
+        return f"{self.Row},{self.Column}:{self.last}"
+
+    @property
+    def MergeCells(self):
+        return None if self.sheet.merged else False
+
+    @property
+    def MergeArea(self):
+        for r1, c1, r2, c2 in self.sheet.merged:
+            if r1 <= self.Row <= r2 and c1 <= self.Column <= c2:
+                return _FakeRange(self.sheet, r1, c1, r2, c2)
+        return self
+
+    def Cells(self, row, column):
+        return _FakeRange(self.sheet, self.Row + row - 1, self.Column + column - 1, self.Row + row - 1, self.Column + column - 1)
+
+    def Find(self, What, LookAt, SearchFormat, After=None):
+        # Excel searches on from After, wrapping round to the first match.
+        starts = sorted((r1, c1) for r1, c1, _, _ in self.sheet.merged)
+        after = (After.Row, After.Column) if After is not None else (0, 0)
+        found = [s for s in starts if s > after] or starts
+        return _FakeRange(self.sheet, *found[0], *found[0]) if found else None
+
+    def SpecialCells(self, kind):
+        assert kind == 12
+        areas = self.sheet.visible
+        return type("Visible", (), {"Areas": _FakeAreas(self.sheet, areas)})()
+
+
+class _FakeAreas:
+    def __init__(self, sheet, areas):
+        self.sheet, self.areas, self.Count = sheet, areas, len(areas)
+
+    def __call__(self, index):
+        return _FakeRange(self.sheet, *self.areas[index - 1])
+
+
+class _FakeSheet:
+    def __init__(self, used, merged, visible):
+        self.merged, self.visible = merged, visible
+        self.UsedRange = _FakeRange(self, *used)
+        self.Application = type("App", (), {"FindFormat": type("Find", (), {"Clear": lambda self: None, "MergeCells": False})()})()
+
+
+def test_desktop_features_find_merged_areas_and_hidden_rows_and_columns():
+    """The COM reading of desktop Excel (which these tests cannot run) on a stand-in: row 8
+    and column C hidden, C6:C7 and A1:G1 merged."""
+    sheet = _FakeSheet((1, 1, 11, 7), [(1, 1, 1, 7), (6, 3, 7, 3)], [(1, 1, 7, 2), (1, 4, 7, 7), (9, 1, 11, 2), (9, 4, 11, 7)])
+    merged, hidden_rows, hidden_columns = book_adapter._desktop_features(sheet)
+    assert sorted(merged) == [(1, 1, 1, 7), (6, 3, 7, 3)]
+    assert (hidden_rows, hidden_columns) == ((8,), (3,))
+    plain = _FakeSheet((1, 1, 11, 7), [], [(1, 1, 11, 7)])
+    assert book_adapter._desktop_features(plain) == ((), (), ())
