@@ -300,3 +300,17 @@ def test_desktop_features_find_merged_areas_and_hidden_rows_and_columns():
     assert (hidden_rows, hidden_columns) == ((8,), (3,))
     plain = _FakeSheet((1, 1, 11, 7), [], [(1, 1, 11, 7)])
     assert book_adapter._desktop_features(plain) == ((), (), ())
+
+
+def test_a_sheet_edited_by_hand_gets_its_formats_written_again(master_copy, tmp_path):
+    once = tmp_path / "once.xlsm"
+    recalc_in_excel(master_copy, once)
+    book = openpyxl.load_workbook(once, keep_vba=True)
+    book["D3 scores"].insert_rows(6)  # a row inserted by hand: the formats below it moved
+    book.save(once)
+    run, _ = recalc_in_excel(once, tmp_path / "twice.xlsm")
+    position = openpyxl.load_workbook(once).sheetnames.index("D3 scores")
+    cleared = {a["func"] for a in run.actions if a["sheet_position"] == position}
+    assert "sheetClear" in cleared and "sheetClearContents" not in cleared
+    others = {a["func"] for a in run.actions if a["sheet_position"] == position + 2}  # D4 scores, untouched
+    assert others == {"sheetClearContents", "setValues"}

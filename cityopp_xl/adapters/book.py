@@ -472,10 +472,20 @@ class ExcelFront:
         return {name for name in self.sheet_names() if layout.is_owned(name)}
 
     def write(self, outputs: list[layout.SheetOutput], delete: list[str]) -> None:
-        from .integrity import read_format_fingerprints
+        from .integrity import read_format_fingerprints, read_output_fingerprints, sheet_fingerprint
 
         names = self.sheet_names()
-        known = read_format_fingerprints(self.values(layout.SHEET_LOG)) if layout.SHEET_LOG in names else {}
+        known: dict[str, str] = {}
+        if layout.SHEET_LOG in names:
+            log = self.values(layout.SHEET_LOG)
+            stored = read_output_fingerprints(log)
+            # A sheet edited by hand (rows inserted, cells moved) gets its formats written
+            # again too: only an untouched sheet keeps the formats it holds.
+            known = {
+                name: fingerprint
+                for name, fingerprint in read_format_fingerprints(log).items()
+                if name in names and (name not in stored or sheet_fingerprint(self.values(name), stored[name].skip) == stored[name].fingerprint)
+            }
         with quiet(self.book):
             write_outputs(self.book, outputs, delete, known)
         self.book.sheets[layout.SHEET_OVERALL].activate()
