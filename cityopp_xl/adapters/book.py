@@ -506,17 +506,22 @@ def sheet_features(sheet) -> SheetFeatures:
     """A sheet's Excel tables, merged areas and hidden rows and columns, in a number of
     calls that does not grow with the number of cities."""
     tables = []
-    for table in sheet.tables:
-        area = table.range
-        if area is None:
-            continue
-        first, last = area.row, area.last_cell.row
-        header = first if table.show_headers else first - 1
-        tables.append(TableRange(header, area.column, last, area.last_cell.column, 1 if table.show_totals else 0))
+    try:
+        for table in sheet.tables:
+            area = table.range
+            if area is None:
+                continue
+            first, last = area.row, area.last_cell.row
+            header = first if table.show_headers else first - 1
+            tables.append(TableRange(header, area.column, last, area.last_cell.column, 1 if table.show_totals else 0))
+    except (NotImplementedError, AttributeError):  # an engine without tables: tables end at a blank header
+        tables = []
     api = sheet.api
     if isinstance(api, dict):  # the remote engine: what the client sent
         merged = tuple(_bounds(area) for area in api.get("merged_areas") or ())
         return SheetFeatures(merged, tuple(api.get("hidden_rows") or ()), tuple(api.get("hidden_columns") or ()), tuple(tables))
+    if sys.platform != "win32":  # macOS: Excel's AppleScript objects, not COM; not read here
+        return SheetFeatures(tables=tuple(tables))
     merged, hidden_rows, hidden_columns = _desktop_features(api)
     return SheetFeatures(merged, hidden_rows, hidden_columns, tuple(tables))
 
