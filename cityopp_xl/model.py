@@ -505,6 +505,7 @@ def settings_from_table(table: SheetTable) -> tuple[Settings, list[Problem]]:
         )
         return Settings(), problems
     tiers: list[tuple[str, float]] = []
+    tier_cells: list[str] = []
     other = Settings().other_tier
     formulas = False
     for row in frame.index:
@@ -519,6 +520,7 @@ def settings_from_table(table: SheetTable) -> tuple[Settings, list[Problem]]:
                 problems.append(Problem(table.address(row, columns["value"]), f"'{_text(value)}'", "a minimum overall score (a number)"))
                 continue
             tiers.append((label or f"Tier {len(tiers) + 1}", number))
+            tier_cells.append(table.address(row, columns["value"]))
         elif setting == "other tier":
             other = label or other
         elif setting == "output":
@@ -528,10 +530,20 @@ def settings_from_table(table: SheetTable) -> tuple[Settings, list[Problem]]:
             formulas = label.lower() == "formulas"
         else:
             problems.append(Problem(table.address(row, columns["setting"]), f"unknown setting '{setting}'", "tier, other tier or output", "warning"))
-    ordered = sorted(tiers, key=lambda t: -t[1])
-    if tiers and ordered != tiers:
-        problems.append(Problem(f"{table.sheet}", "tier minimums not in falling order", "the highest tier first (they were sorted)", "warning"))
-    return Settings(tuple(ordered) if tiers else (), other, formulas), problems
+    # Tiers are listed from the highest down and a city takes the first it reaches:
+    # minimums out of order would be a guess at which label was meant, so they stop the run.
+    for (above, low), (below, high), first, second in zip(tiers, tiers[1:], tier_cells, tier_cells[1:]):
+        if high >= low:
+            first_row, second_row = (int("".join(ch for ch in cell if ch.isdigit())) for cell in (first.split("!", 1)[1], second.split("!", 1)[1]))
+            sheet_cells = f"{first}{':' if second_row == first_row + 1 else ','}{second.split('!', 1)[1]}"
+            problems.append(
+                Problem(
+                    sheet_cells,
+                    f"tier '{below}' with minimum {high:g} below tier '{above}' with minimum {low:g}",
+                    "tier minimums strictly falling from the first tier row down (the highest tier first)",
+                )
+            )
+    return Settings(tuple(tiers), other, formulas), problems
 
 
 def _as_float(value) -> float | None:

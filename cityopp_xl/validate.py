@@ -233,7 +233,8 @@ def match_columns(table: SheetTable, expected: list[str], labels: dict[str, str]
 
     A header matches its column when it equals the column's label (``"1 Total GDP"``),
     the bare key (``"1"`` or the variable name), or starts with the indicator id followed
-    by a space.
+    by a space. A header whose id is one indicator's and whose name is another's
+    (``"3 Total GDP"``) is an error naming both: which of the two was meant cannot be known.
     """
     problems: list[Problem] = []
     mapping: dict[str, object] = {}
@@ -242,6 +243,8 @@ def match_columns(table: SheetTable, expected: list[str], labels: dict[str, str]
     for key in expected:
         by_text[labels.get(key, key).strip().casefold()] = key
         by_text[key.strip().casefold()] = key
+    # Every indicator's name (from its label "<id> <name>"), to catch an id and a name that disagree.
+    by_name = {" ".join(label[len(key) + 1 :].split()).casefold(): key for key, label in labels.items() if label.startswith(key + " ")}
     for header in headers:
         text = _text(header)
         if not text:
@@ -250,8 +253,17 @@ def match_columns(table: SheetTable, expected: list[str], labels: dict[str, str]
             continue
         key = by_text.get(text.casefold())
         if key is None:
-            token = text.split()[0]
+            token, _, rest = text.partition(" ")
             key = token if token in expected and labels.get(token, "").startswith(token + " ") else None
+            other = by_name.get(" ".join(rest.split()).casefold())
+            if key is not None and other is not None and other != key:
+                problems.append(
+                    Problem(
+                        table.header_address(header),
+                        f"header '{text}': id {key} is indicator '{labels[key]}', but '{rest.strip()}' names indicator '{labels[other]}'",
+                        f"a header whose id and indicator name agree ('{labels[key]}' or '{labels[other]}', as on the Framework sheet)",
+                    )
+                )
         if key is None:
             problems.append(Problem(table.header_address(header), f"column '{text}'", "an indicator of this dimension as listed on the Framework sheet"))
             continue

@@ -439,6 +439,7 @@ def payload_from_xlsx(
     selection: str | None = None,
     uncached_formulas: str = "empty",
     custom_date_formats_as_serial: bool = False,
+    layout_features: bool = False,
 ) -> dict:
     """Build the remote-engine JSON payload for the workbook at ``path``.
 
@@ -467,6 +468,12 @@ def payload_from_xlsx(
     ``custom_date_formats_as_serial=True`` sends dates whose number format is not
     one of Excel's built-in date/time formats as serial numbers, which is what
     Office.js does for number-format category "Custom".
+
+    ``layout_features=True`` adds to each sheet what xlwings' own clients do not send
+    but a client could read from Excel (Office.js ``getMergedAreasOrNullObject`` and the
+    rows' and columns' ``hidden``): ``merged_areas`` (A1 addresses), ``hidden_rows`` and
+    ``hidden_columns`` (1-based numbers). The remote engine keeps them in the sheet's
+    ``api`` dictionary, where cityopp-xl's Excel front end reads them.
     """
     path = Path(path)
     if uncached_formulas not in ("empty", "formula", "error"):
@@ -515,6 +522,8 @@ def payload_from_xlsx(
             "pictures": _pictures_payload(ws, is_office_js),
             "tables": _tables_payload(ws, is_office_js),
         }
+        if layout_features:
+            sheet.update(_layout_features_payload(ws))
         if is_office_js:
             sheet.update(
                 {
@@ -559,6 +568,18 @@ def payload_from_xlsx(
         "sheets": sheets,
     }
     return payload
+
+
+def _layout_features_payload(ws) -> dict:
+    hidden_columns = set()
+    for dimension in ws.column_dimensions.values():
+        if dimension.hidden and dimension.min:
+            hidden_columns.update(range(dimension.min, (dimension.max or dimension.min) + 1))
+    return {
+        "merged_areas": sorted(str(merged.coord) for merged in ws.merged_cells.ranges),
+        "hidden_rows": sorted(number for number, dimension in ws.row_dimensions.items() if dimension.hidden),
+        "hidden_columns": sorted(hidden_columns),
+    }
 
 
 def _sheet_selection(ws: Worksheet) -> str | None:

@@ -19,7 +19,7 @@ CASES = json.loads((BAD / "cases.json").read_text(encoding="utf-8"))
 
 
 #: Cases also run as a separate process, exactly as a user runs the command.
-IN_A_PROCESS = {"not_a_zip_csv", "part_500_mb", "chinese_unit", "output_sheet_edited"}
+IN_A_PROCESS = {"not_a_zip_csv", "part_500_mb", "chinese_unit", "output_sheet_edited", "open_in_excel", "read_only_workbook"}
 
 
 @dataclass
@@ -65,6 +65,10 @@ def workbook(request, tmp_path) -> tuple[dict, Path]:
     folder.mkdir()
     target = folder / entry["file"]
     shutil.copyfile(BAD / entry["file"], target)
+    for name in entry.get("beside", []):  # an owner file of Excel or LibreOffice
+        (folder / name.replace("{file}", target.name)).write_bytes(b"")
+    if entry.get("read_only"):
+        target.chmod(0o444)
     return entry, target
 
 
@@ -99,6 +103,11 @@ def test_case(workbook, cityopp, tmp_path):
         assert ran.returncode == 0, ran.stderr
         assert ran.stderr.splitlines() == [f"warning: {w}" for w in warnings]
         assert out.is_file()
+    elif entry.get("recalc_message"):  # refused in place, done with -o to another file
+        ran = cityopp("recalc", path)
+        assert (ran.returncode, ran.stderr.splitlines()) == (entry["recalc_exit"], [entry["recalc_message"].replace("{path}", str(path)).replace("{file}", path.name)])
+        elsewhere = cityopp("recalc", path, "-o", tmp_path / ("out" + path.suffix))
+        assert elsewhere.returncode == 0, elsewhere.stderr
     else:
         ran = cityopp("recalc", path)  # in place: a failed run must change nothing
         assert ran.returncode == entry["recalc_exit"], ran.stdout + ran.stderr
@@ -111,7 +120,8 @@ def test_case(workbook, cityopp, tmp_path):
     assert "Traceback" not in ran.stderr
     assert digest(path) == before
     # No lock file or temporary file is left beside the workbook.
-    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    beside = [name.replace("{file}", path.name) for name in entry.get("beside", [])]
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted([path.name, *beside])
 
 
 @pytest.mark.parametrize(
@@ -134,3 +144,24 @@ def test_an_unexpected_failure_is_one_line_never_a_traceback(error, code, line, 
         ran = run_in_this_process(command, fixture_copy)
         assert (ran.returncode, ran.stderr.splitlines()) == (code, [line])
     assert digest(fixture_copy) == before
+
+
+#: Cases Excel cannot show as they are: files refused as a whole (Excel would not open
+#: them), refusals of a file in place (Excel has the workbook open: it writes it itself),
+#: and a formula with no saved value (Excel calculates every formula it holds).
+NOT_IN_EXCEL = {c["name"] for c in CASES if c["message"] or c.get("recalc_message")} | {"formula_without_saved_value"}
+
+
+@pytest.mark.parametrize("entry", [pytest.param(c, id=c["name"]) for c in CASES if c["name"] not in NOT_IN_EXCEL])
+def test_case_in_excel(entry, tmp_path):
+    """The ribbon's Validate (the Excel front end, through xlwings' remote engine) lists
+    exactly the lines ``cityopp validate`` prints, merged cells and hidden rows included
+    (the payload carries them: see remote_harness.payload_from_xlsx)."""
+    from remote_harness import run_macro
+
+    from cityopp_xl.adapters import book as book_adapter
+
+    results = []
+    run_macro(BAD / entry["file"], lambda book: results.append(book_adapter.run_validate(book)), layout_features=True)
+    (result,) = results
+    assert [f"{p.severity}: {p}" for p in result.problems] == entry["problems"]

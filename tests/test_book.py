@@ -169,3 +169,159 @@ def test_a_workbook_with_no_value_at_all_is_stopped_in_excel_too(tmp_path):
     problems = sheet_cells(openpyxl.load_workbook(tmp_path / "after.xlsx"), layout.SHEET_PROBLEMS)
     row = next(r for r in problems if r[0] == "D1 data to D2 data")
     assert row[1:3] == ["no value at all (every input cell is blank, so every city would tie everywhere)", "the edition's values: with none there is nothing to score"]
+BAD = Path(__file__).resolve().parent / "data" / "bad"
+
+
+def _problems_rows(path: Path) -> list[list]:
+    """The Problems sheet's rows but its time stamp (row 3)."""
+    rows = sheet_cells(openpyxl.load_workbook(path), layout.SHEET_PROBLEMS)
+    return [list(r) for i, r in enumerate(rows) if i != 2]
+
+
+def test_the_ribbon_reports_a_merged_cell_in_a_data_table_as_the_command_line_does(tmp_path):
+    from cityopp_xl.adapters.xlsx import validate_file
+
+    source = BAD / "merged_cells_in_table.xlsx"
+    run = run_macro(source, lambda book: book_adapter.run_recalculate(book, run_time=RUN_TIME), status_bar="record", layout_features=True)
+    applied = apply_actions(source, run, tmp_path / "excel.xlsx")
+    assert len(applied.alerts) == 1 and "1 problem(s) block scoring" in applied.alerts[0].prompt
+    _, problems, _ = validate_file(source)  # the command line's problems: the same cells and words
+    expected = [list(r) for i, r in enumerate(layout.problems_sheet(problems).cells) if i != 2]
+    assert _problems_rows(tmp_path / "excel.xlsx") == expected
+    assert expected[3][0] == "D1 data!C6:C7"
+    # Nothing but the Problems sheet was written.
+    assert openpyxl.load_workbook(tmp_path / "excel.xlsx").sheetnames == openpyxl.load_workbook(source).sheetnames + [layout.SHEET_PROBLEMS]
+
+
+def _quiet_actions(actions: list[dict]) -> list[tuple]:
+    return [(a["func"], a["args"][0]) for a in actions if a["func"] in ("setScreenUpdating", "setCalculation")]
+
+
+def test_an_unexpected_failure_ends_in_the_alert_and_the_problems_sheet(fixture_copy, tmp_path, monkeypatch):
+    from cityopp_xl.adapters import recalculate
+
+    def fail(inputs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(recalculate, "run", fail)
+    run = run_macro(fixture_copy, lambda book: book_adapter.run_recalculate(book, run_time=RUN_TIME), status_bar="record")
+    applied = apply_actions(fixture_copy, run, tmp_path / "failed.xlsx")
+    message = "cityopp-xl: internal error (RuntimeError: boom), expected no error: this is a bug in cityopp-xl, please report it with the workbook"
+    assert applied.alert_prompts == [f"CityOpp stopped: {message}"]
+    assert _problems_rows(tmp_path / "failed.xlsx")[3] == ["cityopp-xl", "internal error (RuntimeError: boom)", message.split(", expected ", 1)[1], "error"]
+    assert run.status_messages[-1] is False  # the status bar is given back to Excel
+
+
+def test_a_failure_while_writing_restores_screen_updating_and_calculation(fixture_copy, monkeypatch):
+    calls = []
+
+    def fail_on_the_third_sheet(book, output, sheet=None):
+        calls.append(output.name)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return write_sheet(book, output, sheet)
+
+    write_sheet = book_adapter.write_sheet
+    monkeypatch.setattr(book_adapter, "write_sheet", fail_on_the_third_sheet)
+    results = []
+    run = run_macro(fixture_copy, lambda book: results.append(book_adapter.run_recalculate(book, run_time=RUN_TIME)), status_bar="record")
+    assert results[0].problems[0].found == "internal error (RuntimeError: disk full)"
+    funcs = [a["func"] for a in run.actions]
+    # Off before the first write, back on (and automatic) after the failure, then the
+    # Problems sheet written the same way, then the alert.
+    assert _quiet_actions(run.actions) == [("setScreenUpdating", False), ("setCalculation", "Manual"), ("setCalculation", "Automatic"), ("setScreenUpdating", True)] * 2
+    assert funcs.index("setValues") > funcs.index("setCalculation")
+    assert funcs[-1] == "alert"
+
+
+def test_recalculate_of_the_2025_master_takes_at_most_150_calls(master_copy, tmp_path):
+    run, applied = recalc_in_excel(master_copy, tmp_path / "excel.xlsm")
+    assert applied.alerts == []
+    assert len(run.actions) <= 150, len(run.actions)
+    funcs = [a["func"] for a in run.actions]
+    quiet = [i for i, f in enumerate(funcs) if f in ("setScreenUpdating", "setCalculation")]
+    writes = [i for i, f in enumerate(funcs) if f in ("setValues", "sheetClear", "sheetClearContents")]
+    assert quiet[1] < writes[0] and writes[-1] < quiet[2]
+    # A second Recalculate of its own result costs the same.
+    again, _ = recalc_in_excel(tmp_path / "excel.xlsm", tmp_path / "again.xlsm")
+    assert len(again.actions) == len(run.actions)
+
+
+class _FakeRange:
+    """Just enough of Excel's COM Range for :func:`book._desktop_features` (1-based)."""
+
+    def __init__(self, sheet, r1, c1, r2, c2):
+        self.sheet, self.Row, self.Column = sheet, r1, c1
+        self.last = (r2, c2)
+        self.Rows = type("Count", (), {"Count": r2 - r1 + 1})()
+        self.Columns = type("Count", (), {"Count": c2 - c1 + 1})()
+
+    @property
+    def Address(self):
+        return f"{self.Row},{self.Column}:{self.last}"
+
+    @property
+    def MergeCells(self):
+        return None if self.sheet.merged else False
+
+    @property
+    def MergeArea(self):
+        for r1, c1, r2, c2 in self.sheet.merged:
+            if r1 <= self.Row <= r2 and c1 <= self.Column <= c2:
+                return _FakeRange(self.sheet, r1, c1, r2, c2)
+        return self
+
+    def Cells(self, row, column):
+        return _FakeRange(self.sheet, self.Row + row - 1, self.Column + column - 1, self.Row + row - 1, self.Column + column - 1)
+
+    def Find(self, What, LookAt, SearchFormat, After=None):
+        # Excel searches on from After, wrapping round to the first match.
+        starts = sorted((r1, c1) for r1, c1, _, _ in self.sheet.merged)
+        after = (After.Row, After.Column) if After is not None else (0, 0)
+        found = [s for s in starts if s > after] or starts
+        return _FakeRange(self.sheet, *found[0], *found[0]) if found else None
+
+    def SpecialCells(self, kind):
+        assert kind == 12
+        areas = self.sheet.visible
+        return type("Visible", (), {"Areas": _FakeAreas(self.sheet, areas)})()
+
+
+class _FakeAreas:
+    def __init__(self, sheet, areas):
+        self.sheet, self.areas, self.Count = sheet, areas, len(areas)
+
+    def __call__(self, index):
+        return _FakeRange(self.sheet, *self.areas[index - 1])
+
+
+class _FakeSheet:
+    def __init__(self, used, merged, visible):
+        self.merged, self.visible = merged, visible
+        self.UsedRange = _FakeRange(self, *used)
+        self.Application = type("App", (), {"FindFormat": type("Find", (), {"Clear": lambda self: None, "MergeCells": False})()})()
+
+
+def test_desktop_features_find_merged_areas_and_hidden_rows_and_columns():
+    """The COM reading of desktop Excel (which these tests cannot run) on a stand-in: row 8
+    and column C hidden, C6:C7 and A1:G1 merged."""
+    sheet = _FakeSheet((1, 1, 11, 7), [(1, 1, 1, 7), (6, 3, 7, 3)], [(1, 1, 7, 2), (1, 4, 7, 7), (9, 1, 11, 2), (9, 4, 11, 7)])
+    merged, hidden_rows, hidden_columns = book_adapter._desktop_features(sheet)
+    assert sorted(merged) == [(1, 1, 1, 7), (6, 3, 7, 3)]
+    assert (hidden_rows, hidden_columns) == ((8,), (3,))
+    plain = _FakeSheet((1, 1, 11, 7), [], [(1, 1, 11, 7)])
+    assert book_adapter._desktop_features(plain) == ((), (), ())
+
+
+def test_a_sheet_edited_by_hand_gets_its_formats_written_again(master_copy, tmp_path):
+    once = tmp_path / "once.xlsm"
+    recalc_in_excel(master_copy, once)
+    book = openpyxl.load_workbook(once, keep_vba=True)
+    book["D3 scores"].insert_rows(6)  # a row inserted by hand: the formats below it moved
+    book.save(once)
+    run, _ = recalc_in_excel(once, tmp_path / "twice.xlsm")
+    position = openpyxl.load_workbook(once).sheetnames.index("D3 scores")
+    cleared = {a["func"] for a in run.actions if a["sheet_position"] == position}
+    assert "sheetClear" in cleared and "sheetClearContents" not in cleared
+    others = {a["func"] for a in run.actions if a["sheet_position"] == position + 2}  # D4 scores, untouched
+    assert others == {"sheetClearContents", "setValues"}

@@ -121,3 +121,26 @@ def test_size_limits():
     assert size_problem("Notes", 100_000, 1_000) is None
     assert size_problem("Notes", 100_001, 3).where == "Notes!A1:C100001"
     assert size_problem("Notes", 10, 1_001).where == "Notes!A1:ALM10"
+
+
+def test_a_table_ends_where_its_excel_table_ends_and_skips_its_totals_row():
+    from cityopp_xl.adapters.integrity import TableRange
+
+    rows = [
+        ["Title"],
+        ["city", "a1 Output", None, "Notes"],
+        ["Ava", 1, None, "checked"],
+        ["Bel", 3, 7, None],
+        ["Total", 4, 7, None],
+        [None, None, None, "a note under the table"],
+    ]
+    table = layout.find_table("D1 data", rows, "city", (TableRange(2, 1, 5, 3, totals_rows=1),))
+    # The blank header inside the Excel table is labelled "" (named by its cell, C2); the
+    # note column beside it and the totals row are not part of the table.
+    assert list(table.frame.columns) == ["city", "a1 Output", ""]
+    assert table.frame["city"].tolist() == ["Ava", "Bel"]
+    assert table.header_address("") == "D1 data!C2"
+    # Without an Excel table: the table ends before the first blank header.
+    plain = layout.find_table("D1 data", rows, "city")
+    assert list(plain.frame.columns) == ["city", "a1 Output"]
+    assert plain.frame["city"].tolist() == ["Ava", "Bel", "Total"]

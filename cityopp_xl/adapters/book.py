@@ -18,9 +18,11 @@ The ``run_*`` functions take the Book, so the same code runs in desktop Excel
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import itertools
 import re
+import sys
 from dataclasses import dataclass
 
 import xlwings as xw
@@ -29,8 +31,8 @@ from ..errors import Problem, format_problems
 from ..model import column_letter, column_number
 from ..pipeline import Pipeline, run
 from . import layout
-from .integrity import check_sheet_size
-from .reader import read_inputs
+from . import recalculate as sequence
+from .integrity import SheetFeatures, TableRange, check_sheet_size
 
 ALERT_TITLE = "CityOpp"
 
@@ -76,6 +78,13 @@ def sheet_values(sheet) -> list[list]:
     A sheet whose used range is over the size limits of :mod:`.integrity` is refused
     (:class:`~.integrity.SheetTooLargeError`) before it is read.
     """
+    if _is_remote(sheet.book):
+        # The remote engine caches the values it cuts from each sheet by the sheet's
+        # values, and TRUE equals 1 in Python: a sheet holding TRUE where another (of
+        # any book read in this process) held 1 would read as 1. Read afresh.
+        from xlwings.pro._xlremote import get_range_api
+
+        get_range_api.cache_clear()
     last = sheet.used_range.last_cell
     check_sheet_size(sheet.name, last.row, last.column)
     block = sheet.range((1, 1), (last.row, last.column))
@@ -108,19 +117,16 @@ def _raw_cell(value):
 
 
 def read_book(book, cache: dict | None = None) -> tuple:
-    """Read and check the inputs of an open Book (one bulk read per sheet).
+    """Read and check the inputs of an open Book (one bulk read per sheet), with the same
+    checks as the command line (:func:`.recalculate.read`).
 
     ``cache``, when given, keeps each sheet's values by name for later checks.
     """
-    names = [sheet.name for sheet in book.sheets]
-    cache = {} if cache is None else cache
-
-    def values_of(name: str) -> list[list]:
-        if name not in cache:
-            cache[name] = sheet_values(book.sheets[name])
-        return cache[name]
-
-    return read_inputs(names, values_of)
+    front = ExcelFront(book)
+    if cache is not None:
+        front._values = cache
+    inputs, problems, _ = sequence.read(front)
+    return inputs, problems
 
 
 def _width_runs(widths: dict[str, float]) -> list[tuple[str, float]]:
@@ -201,10 +207,83 @@ def with_formulas(cells: list[list], formulas: dict[str, str]) -> list[list]:
     return block
 
 
+def _bounds(area: str) -> tuple[int, int, int, int]:
+    """``(min_row, min_col, max_row, max_col)`` of an A1 area such as ``C5:C64`` or ``A3``."""
+    first, _, last = area.replace("$", "").partition(":")
+    last = last or first
+    split = lambda a: (int("".join(c for c in a if c.isdigit())), column_number("".join(c for c in a if c.isalpha())))  # noqa: E731
+    (r1, c1), (r2, c2) = split(first), split(last)
+    return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
+
+
+def _address(rect: tuple[int, int, int, int]) -> str:
+    r1, c1, r2, c2 = rect
+    first, last = f"{column_letter(c1)}{r1}", f"{column_letter(c2)}{r2}"
+    return first if first == last else f"{first}:{last}"
+
+
+def coalesce(areas) -> list[tuple[int, int, int, int]]:
+    """The fewest rectangles covering exactly the cells of ``areas`` that joining touching
+    rectangles of the same rows or the same columns gives (one formatting call each)."""
+    rects = sorted({_bounds(area) for area in areas})
+    joined = True
+    while joined:
+        joined = False
+        for i, a in enumerate(rects):
+            for j in range(i + 1, len(rects)):
+                b = rects[j]
+                if (a[1], a[3]) == (b[1], b[3]) and b[0] <= a[2] + 1 and a[0] <= b[2] + 1:
+                    union = (min(a[0], b[0]), a[1], max(a[2], b[2]), a[3])
+                elif (a[0], a[2]) == (b[0], b[2]) and b[1] <= a[3] + 1 and a[1] <= b[3] + 1:
+                    union = (a[0], min(a[1], b[1]), a[2], max(a[3], b[3]))
+                else:
+                    continue
+                rects = sorted(set(rects[:i] + [union] + rects[i + 1 : j] + rects[j + 1 :]))
+                joined = True
+                break
+            if joined:
+                break
+    return rects
+
+
+#: Longest address desktop Excel takes in one Range call (a multi-area address).
+_MAX_ADDRESS = 255
+
+
+def ranges(book, sheet, addresses: list[str]) -> list:
+    """The ranges to format ``addresses`` with, as few as the engine allows: Excel on
+    Windows takes a multi-area address (``"A1:B2,D1:D9"``, up to 255 characters) in one
+    COM call; xlwings' remote engine addresses one rectangle per action, and so does
+    macOS here (its AppleScript bridge is not known to take multi-area addresses)."""
+    if _is_remote(book) or sys.platform != "win32":
+        return [sheet.range(address) for address in addresses]
+    chunks: list[str] = []
+    for address in addresses:
+        if chunks and len(chunks[-1]) + 1 + len(address) <= _MAX_ADDRESS:
+            chunks[-1] += "," + address
+        else:
+            chunks.append(address)
+    return [sheet.range(chunk) for chunk in chunks]
+
+
+def _grouped(book, sheet, areas) -> list:
+    return ranges(book, sheet, [_address(rect) for rect in coalesce(areas)])
+
+
+def write_values(sheet, output: layout.SheetOutput) -> None:
+    """Write an output's values (and its formula cells) in one bulk write from A1."""
+    cells = [[v if output.formulas and isinstance(v, str) and v.startswith("=") else as_text(v) for v in row] for row in output.cells]
+    cells = with_formulas(cells, output.formula_cells)
+    # chunksize=None: one write whatever the size (xlwings would otherwise split writes of
+    # over 100,000 cells, and the round trips would grow with the number of cities).
+    sheet["A1"].options(chunksize=None).value = cells
+
+
 def write_sheet(book, output: layout.SheetOutput, sheet=None) -> None:
-    """Write one output sheet: one bulk write of the values, then the bounded list of
-    formats. ``sheet`` is the existing sheet to rewrite (cleared first), else a new sheet
-    is added right after ``output.after``."""
+    """Write one output sheet: one bulk write of the values, then its formats grouped by
+    style (one call per style and range, or per multi-area range on desktop Excel).
+    ``sheet`` is the existing sheet to rewrite (cleared first), else a new sheet is added
+    right after ``output.after``."""
     rewritten = sheet is not None
     if sheet is None:
         names = [s.name for s in book.sheets]
@@ -212,45 +291,69 @@ def write_sheet(book, output: layout.SheetOutput, sheet=None) -> None:
         sheet = book.sheets.add(name=output.name, after=after)
     else:
         sheet.clear()
-    cells = [[v if output.formulas and isinstance(v, str) and v.startswith("=") else as_text(v) for v in row] for row in output.cells]
-    cells = with_formulas(cells, output.formula_cells)
-    # chunksize=None: one write whatever the size (xlwings would otherwise split writes of
-    # over 100,000 cells, and the round trips would grow with the number of cities).
-    sheet["A1"].options(chunksize=None).value = cells
-    sheet["A1"].font.bold = True
+    write_values(sheet, output)
+    height = len(output.cells)
+    for area in _grouped(book, sheet, ["A1", *output.bold]):
+        area.font.bold = True
     sheet["A1"].font.size = output.title_size
-    for area in output.bold:
-        sheet[area].font.bold = True
-    for area in output.wrap:
-        sheet[area].wrap_text = True
+    for area in _grouped(book, sheet, [*output.wrap, *output.merged]):  # a merged note wraps
+        area.wrap_text = True
+    formats: dict[str, list[str]] = {}
     for area, number_format in output.number_formats.items():
-        sheet[area].number_format = number_format
+        formats.setdefault(number_format, []).append(area)
+    for number_format, areas in sorted(formats.items()):
+        for area in _grouped(book, sheet, areas):
+            area.number_format = number_format
     for area in output.color_scales:  # correlations: -1 red, 0 white, +1 green
         sheet[area].conditional_formats.add_color_scale(["#F8696B", "#FFFFFF", "#63BE7B"], thresholds=[-1, 0, 1])
-    for area in output.heatmaps:  # scores: lowest red, median yellow, highest green
+    for area in output.heatmaps:  # scores, each column its own scale: lowest red, median yellow, highest green
         sheet[area].conditional_formats.add_color_scale(["#F8696B", "#FFEB84", "#63BE7B"])
     for address in output.alert_cells:  # warnings: bold dark red while they show
         sheet[address].conditional_formats.add_custom("=" + layout.alert_rule(address), font_color="#C00000", font_bold=True)
     remote = _is_remote(book)
+    by_width: dict[float, list[str]] = {}
     for area, width in _width_runs(output.widths):
-        sheet.range(area).column_width = _points(width) if remote else width
-    if rewritten and cells:  # clearing keeps row heights: undo the last run's tall rows
-        sheet.range(f"1:{len(cells)}").row_height = layout.LINE_HEIGHT
-    for area in output.align_right:  # number headers over their numbers
-        try:
-            sheet[area].horizontal_alignment = "right"
-        except NotImplementedError:  # xlwings Server clients other than Office.js
-            break
-    for area in output.merged:  # a note wrapped across the table
-        sheet[area].merge()
-        sheet[area].wrap_text = True
-    for number, height in output.row_heights.items():
-        sheet.range(f"{number}:{number}").row_height = height
+        by_width.setdefault(width, []).append(area)
+    for width, areas in sorted(by_width.items()):
+        for area in ranges(book, sheet, areas):
+            area.column_width = _points(width) if remote else width
+    if rewritten and height:  # clearing keeps row heights: undo the last run's tall rows
+        sheet.range(f"1:{height}").row_height = layout.LINE_HEIGHT
+    # One call per row height on the remote engine (grouping rows of equal height would
+    # make the number of calls depend on the data), one per height on desktop Excel.
+    by_height: dict[float, list[str]] = {}
+    for number, row_height in sorted(output.row_heights.items()):
+        by_height.setdefault(row_height, []).append(f"{number}:{number}")
+    for row_height, areas in sorted(by_height.items()):
+        for area in (sheet.range(a) for a in areas) if remote else ranges(book, sheet, areas):
+            area.row_height = row_height
+    try:  # number headers over their numbers
+        for area in _grouped(book, sheet, output.align_right):
+            area.horizontal_alignment = "right"
+    except NotImplementedError:  # xlwings Server clients other than Office.js
+        pass
+    _merge(book, sheet, output.merged)
     if output.print_area:
         sheet.page_setup.print_area = output.print_area
     _print_setup(book, sheet, output)
     if output.freeze:
         _freeze(book, sheet, output.freeze)
+
+
+def _merge(book, sheet, areas: list[str]) -> None:
+    """Merge each area (a note across the table): one-row areas over the same columns in
+    touching rows go in one call, merged row by row (Excel's "merge across")."""
+    stacks: list[list[int]] = []
+    for r1, c1, r2, c2 in sorted(_bounds(area) for area in areas):
+        if r1 == r2 and stacks and stacks[-1][1:3] == [c1, c2] and stacks[-1][4] == r1 - 1:
+            stacks[-1][4] = r1
+        else:
+            stacks.append([r1, c1, c2, r2, r2] if r1 == r2 else [r1, c1, c2, r2, None])
+    for first, c1, c2, last, across_last in stacks:
+        if across_last is None:
+            sheet.range(_address((first, c1, last, c2))).merge()
+        else:
+            sheet.range(_address((first, c1, across_last, c2))).merge(across=True)
 
 
 def _print_setup(book, sheet, output: layout.SheetOutput) -> None:
@@ -277,103 +380,227 @@ def _print_setup(book, sheet, output: layout.SheetOutput) -> None:
             raise
 
 
-def write_outputs(book, outputs: list[layout.SheetOutput]) -> None:
-    """Replace the add-in's sheets and only them: an existing output sheet is cleared and
-    rewritten in place (so formulas pointing at it keep working), a new one is added after
-    its neighbour, and an owned sheet this run does not produce is deleted."""
-    produced = {output.name for output in outputs}
-    existing = {}
-    for sheet in list(book.sheets):
-        if layout.is_owned(sheet.name):
-            if sheet.name in produced:
-                existing[sheet.name] = sheet
-            else:
-                sheet.delete()
+def write_outputs(book, outputs: list[layout.SheetOutput], delete: list[str] = (), known_formats: dict[str, str] | None = None) -> None:
+    """Replace the add-in's sheets and only them: an existing output sheet is rewritten in
+    place (so formulas pointing at it keep working), a new one is added after its
+    neighbour, and the owned sheets in ``delete`` are deleted.
+
+    ``known_formats``: the format fingerprints the Log recorded for the sheets as they
+    are (:func:`.integrity.read_format_fingerprints`). A sheet whose formats would be
+    written again unchanged is rewritten by its values alone: its contents cleared and
+    one bulk write (two calls instead of every formatting call).
+    """
+    from .integrity import format_fingerprint
+
+    known_formats = known_formats or {}
+    names = [sheet.name for sheet in book.sheets]
+    for name in delete:
+        if name in names:
+            book.sheets[name].delete()
+    existing = {sheet.name: sheet for sheet in book.sheets if sheet.name in {o.name for o in outputs}}
     for output in outputs:
-        write_sheet(book, output, existing.get(output.name))
+        sheet = existing.get(output.name)
+        if sheet is not None and output.name in known_formats and known_formats[output.name] == format_fingerprint(output):
+            sheet.clear_contents()
+            write_values(sheet, output)
+        else:
+            write_sheet(book, output, sheet)
 
 
 def _write_problems(book, problems: list[Problem]) -> None:
-    output = layout.problems_sheet(problems)
+    output = layout.polish(layout.problems_sheet(problems))
     names = [s.name for s in book.sheets]
     output.after = layout.SHEET_LOG if layout.SHEET_LOG in names else names[-1]
     write_sheet(book, output, book.sheets[layout.SHEET_PROBLEMS] if layout.SHEET_PROBLEMS in names else None)
     book.sheets[layout.SHEET_PROBLEMS].activate()
 
 
+@contextlib.contextmanager
+def quiet(book):
+    """Screen updating off and calculation manual while the add-in writes, both given back
+    as they were afterwards, also when the write fails. The remote engine cannot read
+    screen updating (Office.js only suspends it until the next sync): it is turned back
+    on; a client that does not send the calculation mode keeps its own."""
+    app = book.app
+    try:
+        updating = app.screen_updating
+    except NotImplementedError:
+        updating = True
+    try:
+        calculation = app.calculation
+    except NotImplementedError:
+        calculation = None
+    app.screen_updating = False
+    if calculation not in (None, "manual"):
+        app.calculation = "manual"
+    try:
+        yield
+    finally:
+        if calculation not in (None, "manual"):
+            app.calculation = calculation
+        app.screen_updating = updating
+
+
+class ExcelFront:
+    """A Book open in Excel as a front end of the one Recalculate (:mod:`.recalculate`).
+
+    Reads each sheet in one bulk read (kept for the run); features from Excel itself
+    (desktop: COM; the remote engine: the tables the client sends, and merged areas and
+    hidden rows and columns where a client sends them as ``merged_areas``,
+    ``hidden_rows`` and ``hidden_columns``); writes with screen updating off and
+    calculation manual; shows problems on the Problems sheet and in one alert.
+    Ownership is by name, as in :class:`.xlsx.FileFront`.
+    """
+
+    def __init__(self, book):
+        self.book = book
+        self.name = book.name
+        self._values: dict[str, list[list]] = {}
+
+    def sheet_names(self) -> list[str]:
+        return [sheet.name for sheet in self.book.sheets]
+
+    def values(self, sheet: str) -> list[list]:
+        if sheet not in self._values:
+            self._values[sheet] = sheet_values(self.book.sheets[sheet])
+        return self._values[sheet]
+
+    def features(self, sheet: str) -> SheetFeatures:
+        return sheet_features(self.book.sheets[sheet])
+
+    def owned(self) -> set[str]:
+        return {name for name in self.sheet_names() if layout.is_owned(name)}
+
+    def write(self, outputs: list[layout.SheetOutput], delete: list[str]) -> None:
+        from .integrity import read_format_fingerprints, read_output_fingerprints, sheet_fingerprint
+
+        names = self.sheet_names()
+        known: dict[str, str] = {}
+        if layout.SHEET_LOG in names:
+            log = self.values(layout.SHEET_LOG)
+            stored = read_output_fingerprints(log)
+            # A sheet edited by hand (rows inserted, cells moved) gets its formats written
+            # again too: only an untouched sheet keeps the formats it holds.
+            known = {
+                name: fingerprint
+                for name, fingerprint in read_format_fingerprints(log).items()
+                if name in names and (name not in stored or sheet_fingerprint(self.values(name), stored[name].skip) == stored[name].fingerprint)
+            }
+        with quiet(self.book):
+            write_outputs(self.book, outputs, delete, known)
+        self.book.sheets[layout.SHEET_OVERALL].activate()
+
+    def show_problems(self, problems: list[Problem], *, blocked: bool, summary: str) -> None:
+        with quiet(self.book):
+            if problems:
+                _write_problems(self.book, problems)
+            elif layout.SHEET_PROBLEMS in self.owned():
+                self.book.sheets[layout.SHEET_PROBLEMS].delete()
+        alert(self.book, summary)
+
+    def progress(self, text: str | None) -> None:
+        status(self.book, text)
+
+
+def sheet_features(sheet) -> SheetFeatures:
+    """A sheet's Excel tables, merged areas and hidden rows and columns, in a number of
+    calls that does not grow with the number of cities."""
+    tables = []
+    try:
+        for table in sheet.tables:
+            area = table.range
+            if area is None:
+                continue
+            first, last = area.row, area.last_cell.row
+            header = first if table.show_headers else first - 1
+            tables.append(TableRange(header, area.column, last, area.last_cell.column, 1 if table.show_totals else 0))
+    except (NotImplementedError, AttributeError):  # an engine without tables: tables end at a blank header
+        tables = []
+    api = sheet.api
+    if isinstance(api, dict):  # the remote engine: what the client sent
+        merged = tuple(_bounds(area) for area in api.get("merged_areas") or ())
+        return SheetFeatures(merged, tuple(api.get("hidden_rows") or ()), tuple(api.get("hidden_columns") or ()), tuple(tables))
+    if sys.platform != "win32":  # macOS: Excel's AppleScript objects, not COM; not read here
+        return SheetFeatures(tables=tuple(tables))
+    merged, hidden_rows, hidden_columns = _desktop_features(api)
+    return SheetFeatures(merged, hidden_rows, hidden_columns, tuple(tables))
+
+
+def _desktop_features(api) -> tuple[tuple, tuple, tuple]:
+    """Merged areas and hidden rows and columns through COM (desktop Excel on Windows):
+    the used range's merge state (one call: False when nothing is merged), then each
+    merged area found by format; the visible cells' areas, whose gaps are the hidden rows
+    and columns. Calls grow with the merged areas and hidden bands, not with the cities."""
+    used = api.UsedRange
+    top, left = used.Row, used.Column
+    bottom, right = top + used.Rows.Count - 1, left + used.Columns.Count - 1
+    merged: list[tuple[int, int, int, int]] = []
+    if used.MergeCells is not False:  # True (all merged) or None (some)
+        finder = api.Application.FindFormat
+        finder.Clear()
+        finder.MergeCells = True
+        found = used.Find(What="", LookAt=2, SearchFormat=True)  # xlPart
+        seen: set[str] = set()
+        while found is not None:
+            area = found.MergeArea
+            if area.Address in seen:
+                break
+            seen.add(area.Address)
+            merged.append((area.Row, area.Column, area.Row + area.Rows.Count - 1, area.Column + area.Columns.Count - 1))
+            found = used.Find(What="", After=area.Cells(area.Rows.Count, area.Columns.Count), LookAt=2, SearchFormat=True)
+        finder.Clear()
+    rows: set[int] = set()
+    columns: set[int] = set()
+    try:
+        visible = used.SpecialCells(12)  # xlCellTypeVisible
+        for index in range(1, visible.Areas.Count + 1):
+            area = visible.Areas(index)
+            rows.update(range(area.Row, area.Row + area.Rows.Count))
+            columns.update(range(area.Column, area.Column + area.Columns.Count))
+    except Exception as error:  # every cell hidden: Excel reports "no cells were found"
+        if type(error).__name__ != "com_error":
+            raise
+    hidden_rows = tuple(r for r in range(top, bottom + 1) if r not in rows)
+    hidden_columns = tuple(c for c in range(left, right + 1) if c not in columns)
+    return tuple(merged), hidden_rows, hidden_columns
+
+
 # --------------------------------------------------------------------------- macros
 
 
+def _guarded(book, front: ExcelFront, run) -> MacroResult:
+    """Run a macro's sequence; every unexpected failure ends, like any problem, in the
+    Problems sheet and one alert, never in a Python traceback shown in Excel."""
+    try:
+        outcome = run()
+    except Exception as error:  # the last resort of the adapter: an alert, never a traceback
+        problem = sequence.failure_problem(error)
+        try:
+            front.show_problems([problem], blocked=True, summary=f"CityOpp stopped: {problem}")
+        except Exception:  # Excel refused the Problems sheet too: the alert alone
+            alert(book, f"CityOpp stopped: {problem}")
+        return MacroResult(None, [problem])
+    return MacroResult(outcome.pipeline, outcome.problems)
+
+
 def run_recalculate(book, *, run_time: str | None = None, formulas: bool | None = None) -> MacroResult:
-    """Recalculate: read, check, score, then write every output sheet.
+    """Recalculate (:func:`.recalculate.recalculate` on the open Book).
 
     On a blocking problem nothing is scored: the Problems sheet lists every problem and
     one alert says how many; the score sheets of the last good run stay as they were.
     ``formulas``: write the score sheets as live formulas (True) or values (False); None
     follows the Settings sheet's ``output`` row, as ``cityopp recalc`` does.
     """
-    status(book, "CityOpp: reading the input sheets…")
-    try:
-        cache: dict = {}
-        inputs, problems = read_book(book, cache)
-        if inputs is not None:
-            formulas = inputs.settings.formulas if formulas is None else formulas
-            if formulas:
-                from .formulas import find_formula_problems
-
-                found = find_formula_problems(inputs, lambda name: cache[name] if name in cache else sheet_values(book.sheets[name]))
-                if found:
-                    inputs, problems = None, problems + found
-        if inputs is None:
-            _write_problems(book, problems)
-            errors = [p for p in problems if p.blocking]
-            alert(book, f"Recalculate stopped: {len(errors)} problem(s) block scoring. See the Problems sheet.\n\n{format_problems(errors, limit=5)}")
-            return MacroResult(None, problems)
-        status(book, f"CityOpp: scoring {len(inputs.values)} cities…")
-        pipeline = run(inputs)
-        problems = problems + pipeline.problems
-        outputs = layout.render_outputs(pipeline, problems, run_time=run_time, source=book.name, formulas=formulas)
-        status(book, "CityOpp: writing the score sheets…")
-        write_outputs(book, outputs)
-        book.sheets[layout.SHEET_OVERALL].activate()
-        return MacroResult(pipeline, problems)
-    finally:
-        status(book, None)
+    front = ExcelFront(book)
+    return _guarded(book, front, lambda: sequence.recalculate(front, run_time=run_time, formulas=formulas))
 
 
 def run_validate(book) -> MacroResult:
-    """Validate: report every problem without writing any score.
-
-    Problems (errors and warnings) are listed on the Problems sheet; one alert sums up,
-    naming the input sheets changed since the last Recalculate (read from the Log sheet).
-    """
-    status(book, "CityOpp: checking the input sheets…")
-    try:
-        inputs, problems = read_book(book)
-        pipeline = run(inputs) if inputs is not None else None
-        if pipeline is not None:
-            problems = problems + pipeline.problems
-        stale = []
-        if inputs is not None and layout.SHEET_LOG in [s.name for s in book.sheets]:
-            stale = layout.find_stale_problems(inputs, sheet_values(book.sheets[layout.SHEET_LOG]))
-            problems = problems + stale
-        errors = [p for p in problems if p.blocking]
-        if problems:
-            _write_problems(book, problems)
-            alert(
-                book,
-                f"{len(errors)} error(s) and {len(problems) - len(errors)} warning(s): see the Problems sheet."
-                + ("\nScoring is blocked until the errors are fixed." if errors else "\nScoring can go on.")
-                + (f"\nInputs changed since the last Recalculate: {', '.join(p.where for p in stale)}. The score sheets are out of date." if stale else ""),
-            )
-        else:
-            for sheet in list(book.sheets):
-                if sheet.name == layout.SHEET_PROBLEMS:
-                    sheet.delete()
-            alert(book, "No problems found: the workbook is ready to Recalculate.")
-        return MacroResult(pipeline, problems)
-    finally:
-        status(book, None)
+    """Validate (:func:`.recalculate.validate` on the open Book): every problem on the
+    Problems sheet, one alert summing up (naming the input sheets changed since the last
+    Recalculate); no score is written."""
+    front = ExcelFront(book)
+    return _guarded(book, front, lambda: sequence.validate(front))
 
 
 def run_analyze(book, *, run_time: str | None = None) -> MacroResult:
@@ -425,7 +652,8 @@ def run_compare(book, other_path, *, run_time: str | None = None):
         diff = compare_runs(run(inputs), other, sheets=layout.DIFF_TABLE_SHEETS)
         names = [s.name for s in book.sheets]
         output = layout.diff_sheet(diff, book.name, other_path.name, run_time=run_time, after=names[-1])
-        write_sheet(book, output, book.sheets[layout.SHEET_DIFF] if layout.SHEET_DIFF in names else None)
+        with quiet(book):
+            write_sheet(book, output, book.sheets[layout.SHEET_DIFF] if layout.SHEET_DIFF in names else None)
         book.sheets[layout.SHEET_DIFF].activate()
         counts = diff.counts()
         alert(
@@ -446,7 +674,6 @@ def ask_workbook_path(book) -> str | None:
     no dialog: an alert points to ``cityopp diff``.
     """
     import subprocess
-    import sys
 
     if sys.platform == "win32":
         chosen = book.app.api.GetOpenFilename("Excel workbooks (*.xlsx;*.xlsm),*.xlsx;*.xlsm", 1, "CityOpp: compare with which workbook?")
@@ -480,6 +707,12 @@ def analyze() -> None:
 def compare() -> None:
     """Ribbon button Compare with… (RunPython): asks for the other workbook, then compares."""
     book = xw.Book.caller()
-    path = ask_workbook_path(book)
-    if path:
-        run_compare(book, path)
+    front = ExcelFront(book)
+
+    def ask_and_compare():
+        path = ask_workbook_path(book)
+        if path:
+            run_compare(book, path)
+        return sequence.Outcome(None, None, [])
+
+    _guarded(book, front, ask_and_compare)

@@ -13,9 +13,9 @@ from pathlib import Path
 from ..diff import Diff, compare
 from ..errors import InputError, OutputError, Problem
 from ..pipeline import Pipeline, run
-from . import layout
+from . import layout, recalculate
 from .package import check_output_folder
-from .xlsx import load_book, read_book, save_atomically, workbook_lock, write_sheet
+from .xlsx import FileFront, load_book, save_atomically, workbook_lock, write_sheet
 
 #: Files written by ``cityopp diff --csv DIR``.
 CSV_FILES = ("cells.csv", "structure.csv", "moves.csv")
@@ -31,8 +31,11 @@ def score_file_with_warnings(path: Path) -> tuple[Pipeline, list[Problem]]:
     """:func:`score_file`, with the warnings of reading and scoring the workbook, each
     naming the workbook (``[book.xlsx]D1 data!B5``)."""
     path = Path(path)
-    book = load_book(path)
-    inputs, problems = read_book(book, path)
+    front = FileFront(path)
+    try:
+        inputs, problems, _ = recalculate.read(front)  # the reading of every Recalculate
+    finally:
+        front.close()
     named = [dataclasses.replace(p, where=f"[{path.name}]{p.where}") for p in problems]
     if inputs is None:
         raise InputError(named)

@@ -72,13 +72,34 @@ def check_sheet_size(sheet: str, rows: int, columns: int) -> None:
 
 
 @dataclass(frozen=True)
+class TableRange:
+    """An Excel table (a ListObject) on a sheet: its range, header row included
+    (1-based, inclusive), and how many totals rows end it."""
+
+    min_row: int
+    min_col: int
+    max_row: int
+    max_col: int
+    totals_rows: int = 0
+
+
+@dataclass(frozen=True)
 class SheetFeatures:
     """What a sheet's values alone do not show: merged ranges (``min_row, min_col,
-    max_row, max_col``, 1-based), hidden rows and hidden columns (1-based numbers)."""
+    max_row, max_col``, 1-based), hidden rows and hidden columns (1-based numbers), and
+    the Excel tables on the sheet (where an input table ends, and its totals row)."""
 
     merged: tuple[tuple[int, int, int, int], ...] = ()
     hidden_rows: tuple[int, ...] = ()
     hidden_columns: tuple[int, ...] = ()
+    tables: tuple[TableRange, ...] = ()
+
+    def table_at(self, row: int, column: int) -> TableRange | None:
+        """The Excel table whose header row holds the cell (``row``, ``column``), if any."""
+        for table in self.tables:
+            if table.min_row == row and table.min_col <= column <= table.max_col:
+                return table
+        return None
 
 
 def _runs(numbers: Iterable[int]) -> list[tuple[int, int]]:
@@ -136,7 +157,7 @@ def find_layout_problems(table: SheetTable, features: SheetFeatures) -> list[Pro
 # --------------------------------------------------------------------------- edited output sheets
 
 #: Header of the block of output fingerprints at the end of the Log sheet.
-FINGERPRINT_HEADER = ("Output sheet", "Fingerprint of its values", "Row digests", "Column digests", "Cells left out (formulas)")
+FINGERPRINT_HEADER = ("Output sheet", "Fingerprint of its values", "Row digests", "Column digests", "Cells left out (formulas)", "Fingerprint of its formats")
 _DIGEST = 4  # hex characters per row or column digest
 _CELL_LIMIT = 32_000  # longest text a cell holds (Excel: 32,767 characters)
 _A1 = re.compile(r"([A-Z]+)(\d+)")
@@ -234,7 +255,10 @@ def add_output_fingerprints(outputs: list[layout.SheetOutput]) -> None:
     rows.append(list(FINGERPRINT_HEADER))
     header = len(rows)
     for output in outputs:
+        if output is log:
+            continue
         if not fingerprinted(output):
+            rows.append([output.name, "", "", "", "", format_fingerprint(output)])
             continue
         skip = sorted(getattr(output, "formula_cells", {}) or {})
         grid = _grid(output.cells, skip)
@@ -246,11 +270,67 @@ def add_output_fingerprints(outputs: list[layout.SheetOutput]) -> None:
                 row_digests if len(row_digests) <= _CELL_LIMIT else "",
                 column_digests if len(column_digests) <= _CELL_LIMIT else "",
                 ",".join(skip),
+                format_fingerprint(output),
             ]
         )
     width = max(len(r) for r in rows)
     log.cells = [[layout.cell_value(v) for v in r] + [None] * (width - len(r)) for r in rows]
-    log.bold = list(log.bold) + [f"A{header}:E{header}"]
+    log.bold = list(log.bold) + [f"A{header}:F{header}"]
+
+
+def format_fingerprint(output: layout.SheetOutput) -> str:
+    """A fingerprint (16 hex characters) of everything an output sheet is written with
+    but its values: its extent, fonts, number formats, wraps, alignments, merges,
+    conditional formats, column widths, row heights, panes and print settings.
+
+    Excel rewrites a sheet whose format fingerprint is the one on the Log by its values
+    alone (the formats it holds are those this run would write); see
+    :meth:`cityopp_xl.adapters.book.ExcelFront.write`.
+    """
+    parts = (
+        len(output.cells),
+        max((len(row) for row in output.cells), default=0),
+        output.title_size,
+        output.bold,
+        output.wrap,
+        sorted(output.number_formats.items()),
+        output.color_scales,
+        output.heatmaps,
+        output.alert_cells,
+        sorted(output.widths.items()),
+        output.align_right,
+        output.merged,
+        sorted(output.row_heights.items()),
+        output.freeze,
+        output.print_area,
+        output.print_title_rows,
+        output.print_title_columns,
+        output.pages_wide,
+        output.pages_tall,
+        output.formulas,
+        sorted(output.formula_cells),
+    )
+    return _hash([repr(parts)])[:16]
+
+
+def read_format_fingerprints(log_rows: list[list]) -> dict[str, str]:
+    """The format fingerprints recorded on a Log sheet, by output sheet (empty when the
+    Log has none: written by an earlier version)."""
+    header = [h.casefold() for h in FINGERPRINT_HEADER]
+    found: dict[str, str] = {}
+    start = None
+    for number, row in enumerate(log_rows):
+        if len(row) >= len(header) and [layout.cell_text(v).casefold() for v in row[: len(header)]] == header:
+            start = number + 1
+    if start is None:
+        return found
+    for row in log_rows[start:]:
+        cells = [layout.cell_text(v) for v in row] + [""] * len(header)
+        if not cells[0]:
+            break
+        if re.fullmatch(r"[0-9a-f]{16}", cells[5]):
+            found[cells[0]] = cells[5]
+    return found
 
 
 @dataclass(frozen=True)

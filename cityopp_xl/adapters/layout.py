@@ -105,22 +105,33 @@ def data_table_name(position: int) -> str:
 # --------------------------------------------------------------------------- reading
 
 
-def find_table(sheet: str, rows: list[list], first_header: str) -> SheetTable | None:
+def find_table(sheet: str, rows: list[list], first_header: str, excel_tables=()) -> SheetTable | None:
     """Locate a table in a sheet's values: the first row (of the first 12) whose first
-    cell is ``first_header`` (case-insensitive) is the header; the body runs to the last
-    row with any value. Columns are the header texts (blank headers get ``_colN``)."""
+    cell is ``first_header`` (case-insensitive) is the header.
+
+    The table ends on the right where its Excel table ends (``excel_tables``: the sheet's
+    :class:`~.integrity.TableRange` list), or, outside an Excel table, before the first
+    blank header cell: a note typed beside the table is not part of it. The body runs to
+    the last row with any value, or to the row above an Excel table's totals row (which
+    is never read as data). A blank header inside an Excel table is labelled "" (plus
+    spaces, to stay unique), which every reader trims: it is named by its cell, never by
+    a made-up label."""
     for number, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         if row and cell_text(row[0]).casefold() == first_header.casefold():
             header = [cell_text(v) for v in row]
-            while header and not header[-1]:
-                header.pop()
+            excel = next((t for t in excel_tables if t.min_row == number + 1 and t.min_col == 1), None)
+            if excel is not None:
+                header = (header + [""] * excel.max_col)[: excel.max_col]
+            elif "" in header:
+                header = header[: header.index("")]
             width = len(header)
-            body = [list(r[:width]) + [None] * (width - len(r[:width])) for r in rows[number + 1 :]]
+            last = excel.max_row - excel.totals_rows if excel is not None and excel.totals_rows else len(rows)
+            body = [list(r[:width]) + [None] * (width - len(r[:width])) for r in rows[number + 1 : last]]
             while body and all(_blank(v) for v in body[-1]):
                 body.pop()
-            columns = [h if h else f"_col{i + 1}" for i, h in enumerate(header)]
             # A header repeated (outside an Excel table, which would rename it) gets
             # trailing spaces to keep column labels unique: every reader trims them.
+            columns = list(header)
             seen: set[str] = set()
             for i, label in enumerate(columns):
                 while label in seen:
@@ -314,10 +325,15 @@ def render_outputs(
     add_stale_check(outputs, pipeline.inputs)
     from .integrity import add_output_fingerprints  # integrity imports this module
 
+    # Every sheet but the Log is polished (sized, merged, aligned) before the Log records
+    # the fingerprints of the other sheets' values and formats, then the Log itself.
+    log = next(output for output in outputs if output.name == SHEET_LOG)
+    outputs = [output if output is log else polish(output) for output in outputs]
     add_output_fingerprints(outputs)  # last: it fingerprints the other sheets as written
+    polish(log)
     if problems:
-        outputs.append(problems_sheet(problems, run_time, after=SHEET_LOG))
-    return [polish(output) for output in outputs]
+        outputs.append(polish(problems_sheet(problems, run_time, after=SHEET_LOG)))
+    return outputs
 
 
 def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: list[str], run_time: str) -> SheetOutput:

@@ -31,9 +31,10 @@ def read_inputs(
     sheet_names : the workbook's sheet names.
     values_of : returns a sheet's values from A1 as a list of rows; may raise
         :class:`~.integrity.SheetTooLargeError` for a sheet over the size limits.
-    features_of : optional; a sheet's merged ranges and hidden rows and columns, for
-        the adapters that can see them (files): merged cells in an input table are an
-        error, hidden rows and columns a warning.
+    features_of : optional; a sheet's merged ranges, hidden rows and columns and Excel
+        tables (:class:`~.integrity.SheetFeatures`): merged cells in an input table are an
+        error, hidden rows and columns a warning; an Excel table bounds its input table
+        and its totals row is skipped.
 
     Returns
     -------
@@ -60,9 +61,10 @@ def read_inputs(
         except SheetTooLargeError as exc:
             problems.append(exc.problem)
             return None
-        found = layout.find_table(sheet, rows, first_header)
-        if found is not None and features_of is not None:
-            problems.extend(find_layout_problems(found, features_of(sheet)))
+        features = features_of(sheet) if features_of is not None else None
+        found = layout.find_table(sheet, rows, first_header, features.tables if features is not None else ())
+        if found is not None and features is not None:
+            problems.extend(find_layout_problems(found, features))
         if found is None:
             problems.append(layout.missing_table_problem(sheet, first_header))
         else:

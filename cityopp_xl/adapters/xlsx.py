@@ -24,7 +24,7 @@ import openpyxl
 from openpyxl.formatting.rule import ColorScaleRule, FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from openpyxl.worksheet.page import PageMargins
@@ -36,7 +36,9 @@ from ..model import Framework, Settings
 from ..validate import Inputs, UncalculatedFormula
 from . import layout
 from .collector import paused_garbage_collection
-from .integrity import SheetFeatures, check_sheet_size
+from . import recalculate
+from .inuse import check_replaceable
+from .integrity import SheetFeatures, TableRange, check_sheet_size
 from .package import PackageError, check_package, remove_stale_temporaries, temporary_prefix
 from .reader import read_inputs
 from .unparsed import UnparsedSheet, UnsafeSheetXML, check_no_unparsed, load_replacing_owned
@@ -174,20 +176,34 @@ def sheet_features(worksheet) -> SheetFeatures:
     for dimension in worksheet.column_dimensions.values():
         if dimension.hidden and dimension.min:
             hidden_columns.extend(range(dimension.min, min(dimension.max or dimension.min, 16_384) + 1))
-    return SheetFeatures(merged, hidden_rows, tuple(hidden_columns))
+    return SheetFeatures(merged, hidden_rows, tuple(hidden_columns), excel_tables(worksheet))
 
 
-def read_book(book, path: Path) -> tuple[Inputs | None, list[Problem]]:
-    """Read and check the inputs of an open workbook (see :func:`reader.read_inputs`).
+def excel_tables(worksheet) -> tuple[TableRange, ...]:
+    """The Excel tables of a loaded sheet, each from its header row (a table shown
+    without one starts on the row below its header cells)."""
+    found = []
+    for table in worksheet.tables.values():
+        try:
+            min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+        except (TypeError, ValueError):
+            continue
+        if table.headerRowCount == 0:
+            min_row -= 1
+        found.append(TableRange(min_row, min_col, max_row, max_col, table.totalsRowCount or 0))
+    return tuple(found)
+
+
+def _values_of(book, path: Path, cached: dict):
+    """A function giving a sheet's values from A1 for :func:`reader.read_inputs`.
 
     A formula cell in an input table is read as the value Excel last calculated for it
     (openpyxl never evaluates formulas); a formula with no stored value is reported.
-    Merged cells in an input table are an error, hidden rows and columns a warning.
     An output sheet's formulas are read as their text: its fingerprint on the Log leaves
     the cells that cityopp-xl wrote as formulas out, so their values are never needed
-    (and the workbook is not opened a second time to read them).
+    (and the workbook is not opened a second time to read them). ``cached`` keeps the
+    workbook opened for the computed values (close it with :func:`_close_cached`).
     """
-    cached = {}
 
     def values_of(sheet: str) -> list[list]:
         rows = _sheet_rows(book[sheet])
@@ -205,41 +221,102 @@ def read_book(book, path: Path) -> tuple[Inputs | None, list[Problem]]:
                         row[c] = UncalculatedFormula(formula) if result is None else result
         return rows
 
+    return values_of
+
+
+def _close_cached(cached: dict) -> None:
+    if "book" in cached:
+        cached.pop("book").close()
+
+
+def read_book(book, path: Path) -> tuple[Inputs | None, list[Problem]]:
+    """Read and check the inputs of an open workbook (see :func:`reader.read_inputs`):
+    merged cells in an input table are an error, hidden rows and columns a warning."""
+    cached: dict = {}
     try:
-        return read_inputs(book.sheetnames, values_of, lambda sheet: sheet_features(book[sheet]))
+        return read_inputs(book.sheetnames, _values_of(book, Path(path), cached), lambda sheet: sheet_features(book[sheet]))
     finally:
-        if "book" in cached:
-            cached["book"].close()
+        _close_cached(cached)
+
+
+class FileFront:
+    """A workbook file as a front end of the one Recalculate (:mod:`.recalculate`).
+
+    Reads through openpyxl (the owned sheets as values only, :mod:`.unparsed`); writes
+    the outputs into the loaded book and saves it to ``target`` atomically; a run that
+    problems block raises :class:`InputError` (the command line prints every problem)
+    and writes nothing. Ownership is by name: every sheet named like an output sheet is
+    taken as written by cityopp-xl.
+    """
+
+    def __init__(self, path: Path, target: Path | None = None):
+        self.path = Path(path)
+        self.target = Path(target) if target is not None else self.path
+        self.name = self.path.name
+        self.book = load_book(self.path, owned_as_values=True)
+        self._cached: dict = {}
+        self._values = _values_of(self.book, self.path, self._cached)
+
+    def sheet_names(self) -> list[str]:
+        return list(self.book.sheetnames)
+
+    def values(self, sheet: str) -> list[list]:
+        return self._values(sheet)
+
+    def features(self, sheet: str) -> SheetFeatures:
+        return sheet_features(self.book[sheet])
+
+    def owned(self) -> set[str]:
+        return {name for name in self.book.sheetnames if layout.is_owned(name)}
+
+    def write(self, outputs: list[layout.SheetOutput], delete: list[str]) -> None:
+        _close_cached(self._cached)
+        book = self.book
+        for name in delete:
+            del book[name]
+        write_outputs(book, outputs)
+        formulas = any(output.formulas for output in outputs)
+        outputs.clear()  # written: the caller's copy of every output cell is not needed while saving
+        if formulas:
+            # openpyxl stores no computed results: Excel recalculates every formula on open.
+            book.calculation.fullCalcOnLoad = True
+        book.active = book.sheetnames.index(layout.SHEET_OVERALL)
+        for sheet in book.worksheets:
+            sheet.sheet_view.tabSelected = sheet.title == layout.SHEET_OVERALL
+        save_atomically(book, self.path, self.target)
+
+    def show_problems(self, problems: list[Problem], *, blocked: bool, summary: str) -> None:
+        _close_cached(self._cached)
+        if blocked:
+            raise InputError(problems)
+
+    def progress(self, text: str | None) -> None:
+        pass
+
+    def close(self) -> None:
+        """Close the copy opened to read formulas' saved values (reading is done)."""
+        _close_cached(self._cached)
 
 
 def validate_file(path: Path) -> tuple[Inputs | None, list[Problem], pipeline_module.Pipeline | None]:
     """Check a workbook without writing anything; scores it when it can, to find the
     warnings scoring itself raises (pre-scored columns that break their rule), and one
     warning per input sheet changed since the last Recalculate (from the Log sheet)."""
-    book = load_book(path, owned_as_values=True)
-    inputs, problems = read_book(book, Path(path))
-    result = pipeline_module.run(inputs) if inputs is not None else None
-    stale = []
-    if inputs is not None and layout.SHEET_LOG in book.sheetnames:
-        stale = layout.find_stale_problems(inputs, _sheet_rows(book[layout.SHEET_LOG]))
-    return inputs, problems + (result.problems if result else []) + stale, result
+    outcome = recalculate.validate(FileFront(path))
+    return outcome.inputs, outcome.problems, outcome.pipeline
 
 
 # --------------------------------------------------------------------------- writing outputs
 
 
 def write_outputs(book, outputs: list[layout.SheetOutput]) -> None:
-    """Replace the add-in's sheets and only them.
+    """Write the add-in's output sheets and only them.
 
     An output whose sheet exists is rewritten in the same place (formulas elsewhere that
-    point at it keep working); a new one goes right after the sheet it follows; an owned
-    sheet this run does not produce (an old Problems sheet) is deleted. Input sheets are
-    never touched.
+    point at it keep working); a new one goes right after the sheet it follows. Input
+    sheets are never touched (the owned sheets a run does not produce are deleted by
+    :meth:`FileFront.write`).
     """
-    produced = {output.name for output in outputs}
-    for name in list(book.sheetnames):
-        if layout.is_owned(name) and name not in produced:
-            del book[name]
     for output in outputs:
         if output.name in book.sheetnames:
             index = book.sheetnames.index(output.name)
@@ -459,32 +536,11 @@ def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = N
     target = Path(out) if out is not None else path
     if target.suffix.lower() != path.suffix.lower():
         raise CityOppError(f"{target}: the output must keep the workbook's extension {path.suffix}")
+    check_replaceable(target)  # read-only, or open in Excel or LibreOffice: refused
     with workbook_lock(target), paused_garbage_collection():
         removed = remove_stale_temporaries(target)  # left by a run killed while saving
-        book = load_book(path, owned_as_values=True)  # the owned sheets are replaced below
-        inputs, problems = read_book(book, path)
-        if inputs is None:
-            raise InputError(problems)
-        formulas = inputs.settings.formulas if formulas is None else formulas
-        if formulas:
-            from .formulas import find_formula_problems
-
-            found = find_formula_problems(inputs, lambda sheet: _sheet_rows(book[sheet]))
-            if found:
-                raise InputError(problems + found)
-        result = pipeline_module.run(inputs)
-        problems = problems + result.problems
-        outputs = layout.render_outputs(result, problems, run_time=run_time, source=path.name, formulas=formulas)
-        write_outputs(book, outputs)
-        del outputs  # written: its copy of every output cell is not needed while saving
-        if formulas:
-            # openpyxl stores no computed results: Excel recalculates every formula on open.
-            book.calculation.fullCalcOnLoad = True
-        book.active = book.sheetnames.index(layout.SHEET_OVERALL)
-        for sheet in book.worksheets:
-            sheet.sheet_view.tabSelected = sheet.title == layout.SHEET_OVERALL
-        save_atomically(book, path, target)
-    return RunResult(result, problems, target, removed)
+        outcome = recalculate.recalculate(FileFront(path, target), run_time=run_time, formulas=formulas)
+    return RunResult(outcome.pipeline, outcome.problems, target, removed)
 
 
 # --------------------------------------------------------------------------- new workbooks

@@ -46,11 +46,15 @@ WORKBOOK = "an Excel workbook (.xlsx or .xlsm), which is a zip package"
 CASES: list[dict] = []
 
 
-def case(name: str, mistake: str, *, validate: int, recalc: int, problems=(), message: str | None = None, suffix: str = ".xlsx"):
+def case(name: str, mistake: str, *, validate: int, recalc: int, problems=(), message: str | None = None, suffix: str = ".xlsx", **situation):
     """Register a case built by the decorated function (book -> None, or path -> None for
     raw cases). ``problems``: the error:/warning: lines of ``cityopp validate``, in order;
     ``message``: the one stderr line of both commands for a file refused as a whole
-    (``{file}`` stands for the file's name)."""
+    (``{file}`` stands for the file's name). ``situation``: how the file is found, for a
+    workbook refused in place only: ``beside`` (files next to it, ``{file}`` standing
+    for its name), ``read_only`` (True), and ``recalc_message``, the one stderr line of
+    ``cityopp recalc`` in place (``{path}`` standing for its path); with ``-o`` to another
+    file the run goes ahead."""
 
     def register(build):
         CASES.append(
@@ -62,6 +66,7 @@ def case(name: str, mistake: str, *, validate: int, recalc: int, problems=(), me
                 "recalc_exit": recalc,
                 "problems": list(problems),
                 "message": message,
+                **situation,
                 "build": build,
             }
         )
@@ -113,6 +118,20 @@ def rename_city(book, old: str, new: str) -> None:
         for row in book[sheet].iter_rows(min_col=1, max_col=1):
             if row[0].value == old:
                 row[0].value = new
+
+
+def widen_table(sheet, name: str, ref: str) -> None:
+    """Give an Excel table a new range, with a column for every header of it."""
+    from openpyxl.utils import range_boundaries
+    from openpyxl.worksheet.table import TableColumn
+
+    table = sheet.tables[name]
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    table.ref = ref
+    if table.autoFilter is not None:
+        table.autoFilter.ref = ref
+    names = [str(sheet.cell(row=min_row, column=c).value or f"Column{c}") for c in range(min_col, max_col + 1)]
+    table.tableColumns = [TableColumn(id=i, name=n) for i, n in enumerate(names, start=1)]
 
 
 def write_huge_part(path: Path, part: str, size: int) -> None:
@@ -324,12 +343,14 @@ def _(book):
     book["D1 data"]["G4"] = "a9 Firms"
 
 
-@case("duplicated_indicator_column", "an indicator column pasted twice", validate=1, recalc=2,
-      problems=["error: D1 data!H4: indicator 'a6 Firms' again (first at D1 data!G4), expected each indicator in one column"])
+@case("duplicated_indicator_column", "an indicator column pasted twice (beside the table: Excel widens the table and renames the copy's header)", validate=1, recalc=2,
+      problems=["error: D1 data!H4: indicator 'a6 Firms2' again (first at D1 data!G4), expected each indicator in one column"])
 def _(book):
     sheet = book["D1 data"]
     for row in range(4, 12):
         sheet.cell(row=row, column=8, value=sheet.cell(row=row, column=7).value)
+    sheet["H4"] = "a6 Firms2"
+    widen_table(sheet, "Data_D1", "A4:H11")
 
 
 @case("duplicated_indicator_id", "two Framework rows with the same indicator id", validate=1, recalc=2,
@@ -461,6 +482,79 @@ def _(book):
         edited = openpyxl.load_workbook(scored)
     edited["D1 scores"]["D6"] = 99
     return edited
+
+
+@case("header_id_and_name_disagree", "a header typed with one indicator's id and another's name", validate=1, recalc=2,
+      problems=["error: D1 data!C4: header 'a2 Output': id a2 is indicator 'a2 Debt ratio', but 'Output' names indicator 'a1 Output', "
+                "expected a header whose id and indicator name agree ('a2 Debt ratio' or 'a1 Output', as on the Framework sheet)"])
+def _(book):
+    book["D1 data"]["C4"] = "a2 Output"
+
+
+@case("tier_minimums_out_of_order", "tier minimums typed in the wrong order (Mid above High)", validate=1, recalc=2,
+      problems=["error: Settings!C4:C5: tier 'Mid' with minimum 50 below tier 'High' with minimum 46, "
+                "expected tier minimums strictly falling from the first tier row down (the highest tier first)"])
+def _(book):
+    book["Settings"]["C5"] = 50
+
+
+@case("tier_minimums_equal", "two tiers with the same minimum", validate=1, recalc=2,
+      problems=["error: Settings!C4:C5: tier 'Mid' with minimum 46 below tier 'High' with minimum 46, "
+                "expected tier minimums strictly falling from the first tier row down (the highest tier first)"])
+def _(book):
+    book["Settings"]["C5"] = 46
+
+
+@case("note_beside_the_table", "a note column one blank column right of a data table (ignored: the Excel table ends before it)", validate=0, recalc=0)
+def _(book):
+    sheet = book["D1 data"]
+    sheet["I4"] = "Checked by"
+    sheet["I5"] = "Ana, 3 March"
+    sheet["J6"] = "source: yearbook p. 12"
+
+
+@case("note_beside_a_plain_range", "a note one blank column right of a data range that is not an Excel table (ignored: the table ends at the first blank header)", validate=0, recalc=0)
+def _(book):
+    sheet = book["D2 data"]
+    del sheet.tables["Data_D2"]
+    sheet["K4"] = "Notes"
+    sheet["K6"] = "revised figure"
+
+
+@case("table_totals_row", "an Excel table with its totals row shown (a 'Total' row under the cities, skipped)", validate=0, recalc=0)
+def _(book):
+    sheet = book["D1 data"]
+    sheet["A12"] = "Total"
+    for column in range(2, 8):
+        sheet.cell(row=12, column=column, value=sum(sheet.cell(row=r, column=column).value or 0 for r in range(5, 12) if isinstance(sheet.cell(row=r, column=column).value, (int, float))))
+    table = sheet.tables["Data_D1"]
+    table.ref = "A4:G12"
+    table.autoFilter.ref = "A4:G11"
+    table.totalsRowCount = 1
+    table.tableColumns[0].totalsRowLabel = "Total"
+    for column in table.tableColumns[1:]:
+        column.totalsRowFunction = "sum"
+
+
+_IN_PLACE = "nothing was changed: close it in {program} (or write the result elsewhere with -o)"
+
+
+@case("open_in_excel", "the workbook recalculated in place while it is open in Excel (its owner file ~$NAME beside it)", validate=0, recalc=2,
+      beside=["~${file}"], recalc_message="cityopp: {path}: the workbook is open in Excel (its owner file ~${file} is beside it); " + _IN_PLACE.format(program="Excel"))
+def _(book):
+    pass
+
+
+@case("open_in_libreoffice", "the workbook recalculated in place while it is open in LibreOffice (its lock file .~lock.NAME# beside it)", validate=0, recalc=2,
+      beside=[".~lock.{file}#"], recalc_message="cityopp: {path}: the workbook is open in LibreOffice (its owner file .~lock.{file}# is beside it); " + _IN_PLACE.format(program="LibreOffice"))
+def _(book):
+    pass
+
+
+@case("read_only_workbook", "a read-only workbook recalculated in place", validate=0, recalc=2,
+      read_only=True, recalc_message="cityopp: {path}: the workbook is read-only (protected, or held by a program); " + _IN_PLACE.format(program="Excel"))
+def _(book):
+    pass
 
 
 # --------------------------------------------------------------------------- uninformative data
