@@ -111,7 +111,7 @@ def build_robustness(pipeline: Pipeline, families: tuple[str, ...] | list[str] |
         variable of 2 or 3 indicators is scored from raw values, ``missing`` when no value
         is missing.
     progress : callable, optional
-        Called with the number of scenarios done after each block of them (a progress bar).
+        Called as ``progress(done, total)`` (numbers of scenarios) as the work goes on.
 
     Returns
     -------
@@ -127,7 +127,13 @@ def build_robustness(pipeline: Pipeline, families: tuple[str, ...] | list[str] |
     baseline = pipeline["overall"]["overall"].to_numpy(dtype="float64")
     names: list[tuple[str, str]] = [(BASELINE, BASELINE)]
     blocks: list[np.ndarray] = [baseline[None, :]]
-    tick = progress or (lambda done: None)
+    planned = 1 + len(framework.variables) * ("drop_variable" in chosen) + len(framework.dimensions) * ("drop_dimension" in chosen)
+    planned += len(cities) * ("leave_city_out" in chosen) + ("tie_rule" in chosen) + ("missing" in chosen)
+
+    def tick(done: int) -> None:
+        if progress:
+            progress(min(done, planned), planned)
+
     if "drop_variable" in chosen:
         for variable in framework.variables:
             names.append((scenario_name("drop_variable", variable.name), "drop_variable"))
@@ -166,6 +172,7 @@ def build_robustness(pipeline: Pipeline, families: tuple[str, ...] | list[str] |
     if len(rows):
         removed = left_out[rows]
         comparable[rows] += baseline[removed][:, None] > baseline[None, :]
+    planned = len(names)
     tick(len(names))
     result = Robustness(scenarios, cities, overall, ranks, comparable)
     result.intervals = _intervals(result, pipeline)
