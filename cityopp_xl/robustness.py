@@ -38,6 +38,14 @@ from .pipeline import Pipeline
 BASELINE = "baseline"
 #: The scenario families, in the order their scenarios are listed.
 FAMILIES = ("drop_variable", "drop_dimension", "leave_city_out", "tie_rule", "missing")
+#: What a family's scenarios are, after their number ("50 without a variable").
+FAMILY_WORDS = {
+    "drop_variable": "without a variable",
+    "drop_dimension": "without a dimension",
+    "leave_city_out": "without a city",
+    "tie_rule": "with the tie rules flipped",
+    "missing": "with missing values at the median",
+}
 #: Leave-one-out scenarios computed together (rows of the (scenarios x cities) blocks).
 _BLOCK = 32
 
