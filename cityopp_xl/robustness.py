@@ -333,45 +333,62 @@ def _rescore_rows(variable: _Rescored, gained: np.ndarray, removed: np.ndarray, 
     return scores
 
 
+def _columns(frame: pd.DataFrame, dtype) -> dict[str, np.ndarray]:
+    """A frame's columns as numpy arrays (one conversion, not one pandas call per column)."""
+    matrix = frame.to_numpy(dtype=dtype)
+    return {name: matrix[:, position] for position, name in enumerate(frame.columns)}
+
+
+def _strictly_higher(values: np.ndarray) -> np.ndarray:
+    """For each entry, the number of entries strictly greater."""
+    ordered = np.sort(values)
+    return len(values) - np.searchsorted(ordered, values, side="right")
+
+
+def _strictly_lower(values: np.ndarray) -> np.ndarray:
+    """For each entry, the number of entries strictly smaller."""
+    return np.searchsorted(np.sort(values), values, side="left")
+
+
 def _plan(pipeline: Pipeline) -> _Plan:
     """Split the overall score into a constant part, comparisons with the removed city, and
     the variables to score again (see :func:`leave_one_out_overall`)."""
     framework = pipeline.framework
     raw = pipeline["raw"]
     n = len(raw.index)
-    indicator_scores = pipeline["indicator_scores"]
-    variable_scores = pipeline["variable_scores"]
+    indicator_scores = _columns(pipeline["indicator_scores"], np.int64)
+    variable_scores = _columns(pipeline["variable_scores"], np.int64)
+    has_value = _columns(raw.notna(), bool)
+    never = np.iinfo(np.int64).max
     constant = np.zeros(n, dtype=np.int64)
     comparisons: list[_Comparison] = []
     rescored: list[_Rescored] = []
     for variable in framework.variables:
         if variable.prescored:
-            given = variable_scores[variable.name].to_numpy(dtype=np.int64)
+            given = variable_scores[variable.name]
             if len(variable.indicators) == 1 and variable.indicators[0].direction.kind == "tiers":
                 constant += given
                 continue
             kept = given != 1  # a given 1 stands for "no value" and stays 1
             if variable.ties == "best":
-                higher = n - scoring.rank_score(pd.Series(given, dtype="float64"), "best").to_numpy()  # strictly higher
-                constant += np.where(kept, n - 1 - higher, 1)
-                comparisons.append(_Comparison(given, np.where(kept, given, np.iinfo(np.int64).max)))
+                constant += np.where(kept, n - 1 - _strictly_higher(given), 1)
+                comparisons.append(_Comparison(given, np.where(kept, given, never)))
             else:
-                lower = scoring.rank_score(pd.Series(given, dtype="float64"), "worst").to_numpy() - 1  # strictly lower
-                constant += np.where(kept, 1 + lower, 1)
+                constant += np.where(kept, 1 + _strictly_lower(given), 1)
                 # - [given[r] < given[c]] = - [-given[r] > -given[c]]
-                comparisons.append(_Comparison(-given, np.where(kept, -given, np.iinfo(np.int64).max), sign=-1))
+                comparisons.append(_Comparison(-given, np.where(kept, -given, never), sign=-1))
             continue
         base = np.zeros(n, dtype=np.int64)
         terms: list[_Comparison] = []
         for indicator in variable.indicators:
-            scores = indicator_scores[indicator.id].to_numpy(dtype=np.int64)
+            scores = indicator_scores[indicator.id]
             if indicator.direction.kind == "tiers":
                 base += scores  # points do not depend on N
                 continue
-            has = raw[indicator.id].notna().to_numpy()
+            has = has_value[indicator.id]
             base += scores - has  # N - 1 - (strictly better): one less ...
             # ... plus one where the removed city (with a value) was strictly better.
-            terms.append(_Comparison(np.where(has, scores, -1), np.where(has, scores, np.iinfo(np.int64).max)))
+            terms.append(_Comparison(np.where(has, scores, -1), np.where(has, scores, never)))
         if len(variable.indicators) == 1 and variable.ties == "best":
             constant += base
             comparisons += terms
@@ -394,35 +411,36 @@ def missing_median_overall(pipeline: Pipeline) -> np.ndarray | None:
     """
     framework = pipeline.framework
     raw = pipeline["raw"]
-    indicator_scores = pipeline["indicator_scores"].astype("float64")
-    variable_scores = pipeline["variable_scores"]
+    missing_value = _columns(raw.isna(), bool)
+    indicator_scores = _columns(pipeline["indicator_scores"], np.float64)
+    variable_scores = _columns(pipeline["variable_scores"], np.float64)
     changed = False
-    for indicator in [i for v in framework.variables if not v.prescored for i in v.indicators]:
-        missing = raw[indicator.id].isna()
+
+    def with_median(scores: np.ndarray, missing: np.ndarray) -> np.ndarray:
+        nonlocal changed
         if missing.any() and not missing.all():
-            indicator_scores.loc[missing, indicator.id] = indicator_scores.loc[~missing, indicator.id].median()
             changed = True
-    prescored = {}
+            return np.where(missing, np.median(scores[~missing]), scores)
+        return scores
+
+    overall = np.zeros(len(raw.index))
     for variable in framework.variables:
         if not variable.prescored:
+            for indicator in variable.indicators:
+                indicator_scores[indicator.id] = with_median(indicator_scores[indicator.id], missing_value[indicator.id])
             continue
-        given = variable_scores[variable.name].astype("float64")
-        missing = raw[variable.name].isna()
+        given = variable_scores[variable.name]
+        missing = missing_value[variable.name]
         if len(variable.indicators) == 1 and variable.ties == "best" and (given == 1).sum() >= 2:
             missing = missing | (given == 1)
-        if missing.any() and not missing.all():
-            given = given.where(~missing, given[~missing].median())
-            changed = True
-        prescored[variable.name] = given
+        # Medians may be halves: given scores are added as they are.
+        overall += with_median(given, missing)
     if not changed:
         return None
-    # Medians may be halves: the given columns are added as they are (score_variables
-    # would make them whole numbers), the scored variables go through the method.
-    overall = sum((column.to_numpy() for column in prescored.values()), np.zeros(len(raw.index)))
     scored = Framework(tuple(v for v in framework.variables if not v.prescored))
     if scored.variables:
-        variables = scoring.score_variables(indicator_scores, pd.DataFrame(index=raw.index), scored)
-        overall = overall + variables.sum(axis=1).to_numpy(dtype="float64")
+        frame = pd.DataFrame(indicator_scores, index=raw.index)[pipeline["indicator_scores"].columns]
+        overall += scoring.score_variables(frame, pd.DataFrame(index=raw.index), scored).sum(axis=1).to_numpy(dtype="float64")
     return overall
 
 

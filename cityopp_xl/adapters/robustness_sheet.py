@@ -33,6 +33,8 @@ BAR_FORMAT = ';"\u25cf";'
 IN_INTERVAL = 1
 BASELINE_MARK = -1
 WIDTH_SCENARIO = 40
+#: Recalculate computes the leave-one-out scenarios up to this many cities.
+RECALC_LEAVE_OUT_LIMIT = 1000
 FAMILY_NOTES = {
     "drop_variable": "the overall score without one variable (its dimension keeps the others)",
     "drop_dimension": "the overall score without one dimension",
@@ -153,5 +155,19 @@ def _bar_label(column: int, band: int) -> str | None:
 
 
 def render_robustness(pipeline: Pipeline, run_time: str, *, after: str = layout.SHEET_INSIGHTS) -> layout.SheetOutput:
-    """The Robustness sheet of a run: every scenario family computed, then laid out."""
-    return robustness_sheet(pipeline, core.build_robustness(pipeline), run_time, after=after)
+    """The Robustness sheet of a run: every scenario family computed, then laid out.
+
+    Editions of more than :data:`RECALC_LEAVE_OUT_LIMIT` cities leave the leave-one-out
+    family to ``cityopp robustness``: its work grows with the square of the number of
+    cities (about 10 s at 3,000 cities, a third of such a Recalculate), and the sheet says
+    so.
+    """
+    cities = len(pipeline["raw"].index)
+    families = None if cities <= RECALC_LEAVE_OUT_LIMIT else [f for f in core.FAMILIES if f != "leave_city_out"]
+    sheet = robustness_sheet(pipeline, core.build_robustness(pipeline, families), run_time, after=after)
+    if families is not None:
+        sheet.cells[1][0] += (
+            f" With more than {RECALC_LEAVE_OUT_LIMIT:,} cities, Recalculate leaves out the scenarios without each city: "
+            "`cityopp robustness` computes them."
+        )
+    return sheet
