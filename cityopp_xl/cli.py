@@ -81,8 +81,8 @@ def main() -> None:
 )
 @translate_errors
 def recalc(book: Path, out: Path | None, log_path: Path | None, formulas: bool | None) -> None:
-    """Score BOOK and write its output sheets (score sheets, Overall, Indicator scores,
-    Reconciliation, Log, Problems). Input sheets are never changed; a failed run leaves
+    """Score BOOK and write its output sheets (score sheets, Overall, Analysis, Insights,
+    Robustness, Indicator scores, Reconciliation, Log, Problems). Input sheets are never changed; a failed run leaves
     the workbook as it was; an .xlsm keeps its VBA project and ribbon byte for byte."""
     from .adapters.xlsx import recalc_file
 

@@ -242,3 +242,20 @@ def test_dropping_a_variable_whose_scores_are_all_equal_changes_no_rank(inputs, 
     assert pipeline["variable_scores"][flat.name].nunique() == 1
     result = robustness.build_robustness(pipeline, families=["drop_variable"])
     assert scenario(result, f"drop_variable:{flat.name}") == scenario(result, "baseline")
+
+
+def test_the_analysis_changes_no_stage_of_the_pipeline():
+    pipeline = run(five_cities())
+    before = {name: frame.copy() for name, frame in pipeline.stages.items()}
+    robustness.build_robustness(pipeline)
+    for name, frame in pipeline.stages.items():
+        pd.testing.assert_frame_equal(frame, before[name])
+
+
+def test_the_core_imports_no_excel_library():
+    import subprocess
+    import sys
+
+    code = "import sys, cityopp_xl.robustness; print([m for m in ('openpyxl', 'xlwings', 'click', 'tqdm') if m in sys.modules])"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
