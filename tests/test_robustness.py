@@ -251,11 +251,3 @@ def test_the_analysis_changes_no_stage_of_the_pipeline():
     for name, frame in pipeline.stages.items():
         pd.testing.assert_frame_equal(frame, before[name])
 
-
-def test_the_core_imports_no_excel_library():
-    import subprocess
-    import sys
-
-    code = "import sys, cityopp_xl.robustness; print([m for m in ('openpyxl', 'xlwings', 'click', 'tqdm') if m in sys.modules])"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]"
