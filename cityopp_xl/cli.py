@@ -228,7 +228,7 @@ def robustness(book: Path, out: Path, families: tuple[str, ...]) -> None:
     paths = write_robustness_csvs(result, out)
     crossing = result.tier_crossings
     click.echo(
-        f"{book}: {len(result.scenarios)} scenarios over {cities} cities; "
+        f"{book}: the baseline and {len(result.scenarios) - 1} scenarios over {cities} cities; "
         f"{len(crossing)} cit{'y' if len(crossing) == 1 else 'ies'} whose rank interval crosses a tier boundary"
         + (f" ({', '.join(crossing.index)})" if len(crossing) else "")
         + "; wrote " + ", ".join(p.name for p in paths) + f" in {out}"

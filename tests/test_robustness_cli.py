@@ -82,7 +82,7 @@ def test_the_master_gives_the_three_files_by_the_contract(master_run):
     assert families[0] == FAMILIES_HEADER
     assert [row[0] for row in families[1:]] == ["drop_variable", "drop_dimension", "leave_city_out", "missing"]
     assert families[1][1] == "50" and families[3][1] == "60"
-    assert "122 scenarios over 60 cities" in result.stdout
+    assert "the baseline and 121 scenarios over 60 cities" in result.stdout
 
 
 def test_the_files_hold_the_cores_figures(master_run):
@@ -159,3 +159,30 @@ def test_a_quick_run_shows_no_progress_bar(fixture_copy, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "scenario/s" not in result.stderr and "%|" not in result.stderr
     assert read_csv(tmp_path / "out" / "scenarios.csv")[0] == SCENARIOS_HEADER
+
+
+def test_the_bar_has_a_column_per_rank_up_to_60_cities_then_bands():
+    from cityopp_xl.adapters.robustness_sheet import bar_bands
+
+    assert bar_bands(5) == (5, 1)
+    assert bar_bands(60) == (60, 1)
+    assert bar_bands(61) == (31, 2)  # 2 ranks a column: 31 columns reach rank 62
+    assert bar_bands(600) == (60, 10)
+    assert bar_bands(3000) == (20, 150)
+
+
+def test_a_large_edition_leaves_the_leave_one_out_family_to_the_command():
+    import math
+
+    import pandas as pd
+
+    from cityopp_xl.adapters.robustness_sheet import LARGE_EDITION, render_robustness
+    from cityopp_xl.model import Direction, Framework, Indicator, Variable
+
+    framework = Framework(tuple(Variable(f"v{k}", f"d{k % 2}", (Indicator(f"i{k}", f"i{k}", Direction("higher")),)) for k in range(4)))
+    cities = pd.Index([f"c{i}" for i in range(LARGE_EDITION + 1)], name="city")
+    values = pd.DataFrame({f"i{k}": [float((i * (k + 3)) % 97) if i % 11 else math.nan for i in range(len(cities))] for k in range(4)}, index=cities)
+    sheet = render_robustness(run(Inputs(framework, values)), "2026-01-01T00:00:00+00:00")
+    assert "Recalculate leaves out the scenarios without each city" in sheet.cells[1][0]
+    assert "without a city" not in sheet.cells[1][0]
+    assert sheet.cells[3][7 + 20] == "Best in"  # 20 bar columns

@@ -33,8 +33,10 @@ BAR_FORMAT = ';"\u25cf";'
 IN_INTERVAL = 1
 BASELINE_MARK = -1
 WIDTH_SCENARIO = 40
-#: Recalculate computes the leave-one-out scenarios up to this many cities.
-RECALC_LEAVE_OUT_LIMIT = 1000
+#: Recalculate computes the leave-one-out scenarios up to this many cities, and draws the
+#: bar with up to :data:`BAR_COLUMNS` columns (above it, :data:`LARGE_BAR_COLUMNS`).
+LARGE_EDITION = 1000
+LARGE_BAR_COLUMNS = 20
 FAMILY_NOTES = {
     "drop_variable": "the overall score without one variable (its dimension keeps the others)",
     "drop_dimension": "the overall score without one dimension",
@@ -45,8 +47,13 @@ FAMILY_NOTES = {
 
 
 def bar_bands(cities: int) -> tuple[int, int]:
-    """(columns, ranks per column) of the bar for an edition of ``cities`` cities."""
-    columns = min(cities, BAR_COLUMNS)
+    """(columns, ranks per column) of the bar for an edition of ``cities`` cities.
+
+    Above :data:`LARGE_EDITION` cities the bar takes :data:`LARGE_BAR_COLUMNS` columns: its
+    cells, every one of them given the bar's number format, were a tenth of the cells a
+    Recalculate of 3,000 cities writes.
+    """
+    columns = min(cities, BAR_COLUMNS if cities <= LARGE_EDITION else LARGE_BAR_COLUMNS)
     band = math.ceil(cities / columns) if columns else 1
     return math.ceil(cities / band) if columns else 0, band
 
@@ -157,17 +164,17 @@ def _bar_label(column: int, band: int) -> str | None:
 def render_robustness(pipeline: Pipeline, run_time: str, *, after: str = layout.SHEET_INSIGHTS) -> layout.SheetOutput:
     """The Robustness sheet of a run: every scenario family computed, then laid out.
 
-    Editions of more than :data:`RECALC_LEAVE_OUT_LIMIT` cities leave the leave-one-out
+    Editions of more than :data:`LARGE_EDITION` cities leave the leave-one-out
     family to ``cityopp robustness``: its work grows with the square of the number of
     cities (about 10 s at 3,000 cities, a third of such a Recalculate), and the sheet says
     so.
     """
     cities = len(pipeline["raw"].index)
-    families = None if cities <= RECALC_LEAVE_OUT_LIMIT else [f for f in core.FAMILIES if f != "leave_city_out"]
+    families = None if cities <= LARGE_EDITION else [f for f in core.FAMILIES if f != "leave_city_out"]
     sheet = robustness_sheet(pipeline, core.build_robustness(pipeline, families), run_time, after=after)
     if families is not None:
         sheet.cells[1][0] += (
-            f" With more than {RECALC_LEAVE_OUT_LIMIT:,} cities, Recalculate leaves out the scenarios without each city: "
+            f" With more than {LARGE_EDITION:,} cities, Recalculate leaves out the scenarios without each city: "
             "`cityopp robustness` computes them."
         )
     return sheet
