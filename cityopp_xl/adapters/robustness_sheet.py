@@ -85,7 +85,7 @@ def robustness_sheet(pipeline: Pipeline, result: core.Robustness, run_time: str,
             "green from the best to the worst rank, a dot on red at the rank of the unchanged method. `cityopp robustness` writes every scenario's ranks."
         ],
         [layout._stamp(run_time)],
-        [*TABLE_HEADER, *[_bar_label(c, band) for c in range(columns)], "Best in", "Worst in"],
+        [*TABLE_HEADER, *[_bar_label(c, band, columns) for c in range(columns)], "Best in", "Worst in"],
     ]
     for city, row in zip(intervals.index, intervals.itertuples(index=False)):
         rows.append(
@@ -152,11 +152,11 @@ def robustness_sheet(pipeline: Pipeline, result: core.Robustness, run_time: str,
     )
 
 
-def _bar_label(column: int, band: int) -> str | None:
-    """The first rank of a bar column, on the first column and every tenth: as text, which
-    runs on over the blank labels to its right (a number would show as ## in so narrow a
-    column)."""
-    if column == 0 or (column + 1) % 10 == 0:
+def _bar_label(column: int, band: int, columns: int) -> str | None:
+    """The first rank of a bar column, on the first column and every tenth but the last: as
+    text, which runs on over the blank labels to its right (a number would show as ## in
+    so narrow a column; the last column's label would run into the next header)."""
+    if column == 0 or ((column + 1) % 10 == 0 and column < columns - 1):
         return str(column * band + 1) if column == 0 else str((column + 1) * band)
     return None
 
