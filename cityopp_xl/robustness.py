@@ -38,6 +38,14 @@ from .pipeline import Pipeline
 BASELINE = "baseline"
 #: The scenario families, in the order their scenarios are listed.
 FAMILIES = ("drop_variable", "drop_dimension", "leave_city_out", "tie_rule", "missing")
+#: What a family does, as the subject of a sentence ("dropping a variable moves ranks most").
+FAMILY_GERUNDS = {
+    "drop_variable": "dropping a variable",
+    "drop_dimension": "dropping a dimension",
+    "leave_city_out": "leaving a city out",
+    "tie_rule": "flipping the tie rules",
+    "missing": "scoring missing values at the median",
+}
 #: What a family's scenarios are, after their number ("50 without a variable").
 FAMILY_WORDS = {
     "drop_variable": "without a variable",
@@ -525,9 +533,8 @@ def _tier_crossings(result: Robustness, pipeline: Pipeline) -> pd.DataFrame:
 
 def ordinal(number: int) -> str:
     """1 -> '1st', 2 -> '2nd', 11 -> '11th', 23 -> '23rd'."""
-    if 10 <= number % 100 <= 20:
-        return f"{number}th"
-    return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th') }".replace(" ", "")
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
 
 
 def describe_scenario(name: str) -> str:
@@ -588,17 +595,14 @@ def reading(result: Robustness, leaders: int = 5) -> list[str]:
         lines.append(city_reading(city, intervals.loc[city]))
     crossings = result.tier_crossings
     if len(crossings):
-        lines.append(f"{len(crossings)} cities have an interval that crosses a tier boundary: " + ", ".join(f"{c} ({t})" for c, t in crossings["tiers"].items()) + ".")
+        named = [f"{city} ({tiers})" for city, tiers in crossings["tiers"].items()]
+        shown = ", ".join(named[:10]) + (f" and {len(named) - 10} more" if len(named) > 10 else "")
+        verb = "city has an interval that crosses" if len(named) == 1 else "cities have an interval that crosses"
+        lines.append(f"{len(named)} {verb} a tier boundary: {shown}.")
     else:
         lines.append("No city's interval crosses a tier boundary.")
     return lines
 
 
 def _family_words(family: str) -> str:
-    return {
-        "drop_variable": "dropping a variable",
-        "drop_dimension": "dropping a dimension",
-        "leave_city_out": "leaving a city out",
-        "tie_rule": "flipping the tie rules",
-        "missing": "scoring missing values at the median",
-    }.get(family, family)
+    return FAMILY_GERUNDS.get(family, family)

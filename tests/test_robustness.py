@@ -174,6 +174,7 @@ def test_a_reading_names_the_scenarios_in_words(five):
     assert "D ranks 5th in 17 of the 17 scenarios it is in; no scenario moves it." not in lines  # only the leaders
     assert any(line.startswith("A ranks 1st in ") and "its worst is 4th, without Y." in line for line in lines)
     assert robustness.ordinal(11) == "11th" and robustness.ordinal(22) == "22nd" and robustness.ordinal(103) == "103rd"
+    assert lines[-1] == "2 cities have an interval that crosses a tier boundary: A (High to Low), C (High to Low)."
 
 
 # --------------------------------------------------------------------------- properties
