@@ -86,14 +86,17 @@ class Robustness:
     #: ``best_rank``, ``worst_rank``, ``tier``, ``tiers``: the tiers its interval spans).
     tier_crossings: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def scenario_table(self) -> pd.DataFrame:
+    def scenario_table(self, scenarios: slice = slice(None)) -> pd.DataFrame:
         """One row per scenario and city in it: ``scenario, family, city, overall, rank``.
 
-        Scenarios in :attr:`scenarios` order, cities in edition order; ``overall`` is a
-        float (whole numbers except under ``missing:median``), ``rank`` an int.
+        Scenarios in :attr:`scenarios` order (``scenarios``: a slice of them), cities in
+        edition order; ``overall`` is a float (whole numbers except under
+        ``missing:median``), ``rank`` an int.
         """
-        inside = ~np.isnan(self.overall)
+        first = scenarios.indices(len(self.scenarios))[0]
+        inside = ~np.isnan(self.overall[scenarios])
         rows, columns = np.nonzero(inside)
+        rows = rows + first
         names = self.scenarios.index.to_numpy()
         families = self.scenarios["family"].to_numpy()
         return pd.DataFrame(

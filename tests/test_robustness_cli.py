@@ -186,3 +186,17 @@ def test_a_large_edition_leaves_the_leave_one_out_family_to_the_command():
     assert "Recalculate leaves out the scenarios without each city" in sheet.cells[1][0]
     assert "without a city" not in sheet.cells[1][0]
     assert sheet.cells[3][7 + 20] == "Best in"  # 20 bar columns
+
+
+def test_scenarios_csv_written_in_chunks_is_the_whole_table(fixture_copy, tmp_path):
+    from cityopp_xl.adapters.robustness_csv import write_robustness_csvs
+
+    _, _, pipeline = validate_file(fixture_copy)
+    result = robustness.build_robustness(pipeline)
+    write_robustness_csvs(result, tmp_path / "chunks", chunk=3)
+    write_robustness_csvs(result, tmp_path / "whole", chunk=len(result.scenarios))
+    chunked = (tmp_path / "chunks" / "scenarios.csv").read_text(encoding="utf-8")
+    assert chunked == (tmp_path / "whole" / "scenarios.csv").read_text(encoding="utf-8")
+    table = result.scenario_table()
+    assert chunked == table.to_csv(index=False, lineterminator="\n", float_format="%.10g")
+    assert len(table) == len(result.scenarios) * len(result.cities) - len(result.cities)
