@@ -190,6 +190,35 @@ def bench_engine_vs_rank_floor(cities: int, repetitions: int) -> Figure:
     return report(Figure("engine_vs_rank_floor", engine_s / floor_s, "x", "<=", 3))
 
 
+def bench_robustness_vs_pipeline(cities: int, repetitions: int) -> Figure:
+    # The whole robustness analysis (every family: 100 variables, 20 dimensions, a
+    # leave-one-out scenario per city, tie rules, missing values; intervals and summaries)
+    # against one pipeline.run on the same data. A naive loop of reruns costs over one
+    # pipeline per scenario, so more than `cities` pipelines.
+    from cityopp_xl.pipeline import run
+    from cityopp_xl.robustness import build_robustness
+    from cityopp_xl.validate import Inputs
+
+    framework = big_framework()
+    values = big_values(framework, big_cities(cities))
+    inputs = Inputs(framework, values)
+    pipeline = run(inputs)  # warm up
+    analysis, pipelines, scenarios = [], [], 0
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        run(inputs)
+        pipelines.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        scenarios = len(build_robustness(pipeline).scenarios) - 1
+        analysis.append(time.perf_counter() - start)
+    analysis_s, pipeline_s = statistics.median(analysis), statistics.median(pipelines)
+    note(
+        f"robustness analysis on {cities} cities x {values.shape[1]} indicators ({scenarios} scenarios): {analysis_s:.2f} s; "
+        f"one pipeline.run on the same data {pipeline_s:.3f} s (medians of {repetitions}, alternating)"
+    )
+    return report(Figure("robustness_vs_pipeline", analysis_s / pipeline_s, "x", "<=", 100))
+
+
 def big_workbook(workdir: Path, cities: int) -> Path:
     path = workdir / f"big-{cities}.xlsx"
     if not path.exists():
@@ -299,7 +328,7 @@ def bench_rankscore(cities: int, repetitions: int) -> Figure:
 
 # --------------------------------------------------------------------------- main
 
-BENCHMARKS = ("recalc_vs_io_floor", "engine_vs_rank_floor", "big_recalc", "excel_roundtrips_growth", "excel_calls_2025", "rankscore_call_overhead")
+BENCHMARKS = ("recalc_vs_io_floor", "engine_vs_rank_floor", "big_recalc", "excel_roundtrips_growth", "excel_calls_2025", "rankscore_call_overhead", "robustness_vs_pipeline")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -346,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
             attempt("excel_calls_2025", bench_excel_calls_2025)
         if "rankscore_call_overhead" in selected:
             attempt("rankscore_call_overhead", bench_rankscore, FULL_CITIES, 20 if quick else 100)
+        if "robustness_vs_pipeline" in selected:
+            attempt("robustness_vs_pipeline", bench_robustness_vs_pipeline, FULL_CITIES, 1 if quick else 3)
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

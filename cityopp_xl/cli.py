@@ -93,9 +93,9 @@ def main() -> None:
 @translate_errors
 def recalc(book: Path, out: Path | None, log_path: Path | None, formulas: bool | None) -> None:
     """Score BOOK and write its output sheets (the Dn scores sheets, Overall, Analysis,
-    Insights, Indicator scores, Reconciliation, Log, Problems). Input sheets are never
-    changed; a failed run leaves the workbook as it was; an .xlsm keeps its VBA project
-    and ribbon byte for byte."""
+    Insights, Robustness, Indicator scores, Reconciliation, Log, Problems). Input sheets
+    are never changed; a failed run leaves the workbook as it was; an .xlsm keeps its VBA
+    project and ribbon byte for byte."""
     from .adapters.xlsx import recalc_file
 
     check_output_paths(out or book, log_path)
@@ -206,6 +206,55 @@ def score(framework_path: Path, data_path: Path, out: Path, log_path: Path | Non
     if log_path:
         log_path.write_text(pipeline.log_json(), encoding="utf-8")
     click.echo(f"scored {len(inputs.values)} cities: " + ", ".join(str(p) for p in paths))
+
+
+@main.command()
+@click.argument("book", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for scenarios.csv, rank_intervals.csv and families.csv (created when missing).")
+@click.option(
+    "--family",
+    "families",
+    multiple=True,
+    type=click.Choice(["drop_variable", "drop_dimension", "leave_city_out", "tie_rule", "missing"]),
+    help="Only this family of scenarios (repeatable). Default: every family.",
+)
+@translate_errors
+def robustness(book: Path, out: Path, families: tuple[str, ...]) -> None:
+    """How much each city's rank depends on the method's choices: replay the scoring
+    without each variable, without each dimension, without each city, with the tie
+    rules flipped and with missing values at the median, and write every scenario's
+    ranks (scenarios.csv), each city's best and worst rank (rank_intervals.csv) and a
+    summary per family (families.csv) in the folder given by --out. Reads BOOK without
+    changing it; exits 2 when a problem in BOOK blocks scoring."""
+    from tqdm import tqdm
+
+    from . import robustness as core
+    from .adapters.robustness_csv import write_robustness_csvs
+    from .adapters.xlsx import validate_file
+
+    _, problems, pipeline = validate_file(book)
+    errors = [p for p in problems if p.blocking]
+    if errors or pipeline is None:
+        raise InputError(errors)
+    print_problems(problems, warnings_only=True)
+    cities = len(pipeline["overall"].index)
+
+    # Shown only when the run takes more than a second (tqdm's delay).
+    with tqdm(unit="scenario", delay=1, file=sys.stderr, leave=False) as bar:
+
+        def show(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        result = core.build_robustness(pipeline, families or None, progress=show)
+    paths = write_robustness_csvs(result, out)
+    crossing = result.tier_crossings
+    click.echo(
+        f"{book}: the baseline and {len(result.scenarios) - 1} scenarios over {cities} cities; "
+        f"{len(crossing)} cit{'y' if len(crossing) == 1 else 'ies'} whose rank interval crosses a tier boundary"
+        + (f" ({', '.join(crossing.index)})" if len(crossing) else "")
+        + "; wrote " + ", ".join(p.name for p in paths) + f" in {out}"
+    )
 
 
 from .adapters.analysis_csv import analyze  # noqa: E402  (imports pandas only when run)

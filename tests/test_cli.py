@@ -205,7 +205,7 @@ class TestRecalc:
         from cityopp_xl.adapters import layout
 
         text = " ".join(cityopp("recalc", "--help").stdout.split())
-        for sheet in ("Dn scores", layout.SHEET_OVERALL, layout.SHEET_ANALYSIS, layout.SHEET_INSIGHTS, layout.SHEET_INDICATOR_SCORES, layout.SHEET_RECONCILIATION, layout.SHEET_LOG, layout.SHEET_PROBLEMS):
+        for sheet in ("Dn scores", layout.SHEET_OVERALL, layout.SHEET_ANALYSIS, layout.SHEET_INSIGHTS, layout.SHEET_ROBUSTNESS, layout.SHEET_INDICATOR_SCORES, layout.SHEET_RECONCILIATION, layout.SHEET_LOG, layout.SHEET_PROBLEMS):
             assert sheet in text, sheet
 
 

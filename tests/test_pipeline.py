@@ -82,7 +82,7 @@ def test_fingerprints_change_only_for_the_sheet_that_changed(example_inputs):
 def test_core_modules_import_neither_xlwings_nor_openpyxl():
     code = (
         "import sys\n"
-        "import cityopp_xl.model, cityopp_xl.scoring, cityopp_xl.validate, cityopp_xl.pipeline, cityopp_xl.reconcile\n"
+        "import cityopp_xl.model, cityopp_xl.scoring, cityopp_xl.validate, cityopp_xl.pipeline, cityopp_xl.reconcile, cityopp_xl.robustness\n"
         "try:\n    import cityopp_xl.analysis\nexcept ModuleNotFoundError:\n    pass\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('xlwings', 'openpyxl', 'click'))\n"
         "print(','.join(bad))\n"

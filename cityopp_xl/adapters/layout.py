@@ -40,6 +40,7 @@ SHEET_LOG = "Log"
 SHEET_PROBLEMS = "Problems"
 SHEET_ANALYSIS = "Analysis"
 SHEET_INSIGHTS = "Insights"
+SHEET_ROBUSTNESS = "Robustness"
 SHEET_DIFF = "Diff"
 #: Presentation sheets: made once with the workbook (never rewritten by Recalculate); their
 #: formulas and charts read the owned sheets at fixed addresses.
@@ -54,6 +55,7 @@ FIXED_OUTPUT_SHEETS = (
     SHEET_OVERALL,
     SHEET_ANALYSIS,
     SHEET_INSIGHTS,
+    SHEET_ROBUSTNESS,
     SHEET_INDICATOR_SCORES,
     SHEET_RECONCILIATION,
     SHEET_LOG,
@@ -311,7 +313,10 @@ def render_outputs(
 
     analysis = render_analysis(pipeline, run_time, after=SHEET_OVERALL)
     outputs += analysis
-    indicator_after = analysis[-1].name if analysis else SHEET_OVERALL
+    from .robustness_sheet import render_robustness  # robustness_sheet imports this module
+
+    outputs.append(render_robustness(pipeline, run_time, after=analysis[-1].name if analysis else SHEET_OVERALL))
+    indicator_after = SHEET_ROBUSTNESS
     if formulas:
         outputs.append(dataclasses.replace(live[SHEET_INDICATOR_SCORES], after=indicator_after))
     else:
