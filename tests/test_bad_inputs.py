@@ -128,7 +128,7 @@ def test_an_unexpected_failure_is_one_line_never_a_traceback(error, code, line, 
     def fail(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(xlsx, "load_book", fail)
+    monkeypatch.setattr(xlsx, "read_front", fail)
     before = digest(fixture_copy)
     for command in ("recalc", "validate"):
         ran = run_in_this_process(command, fixture_copy)

@@ -22,7 +22,11 @@ SheetValues = Callable[[str], list[list]]
 
 
 def read_inputs(
-    sheet_names: Iterable[str], values_of: SheetValues, features_of: Callable[[str], SheetFeatures] | None = None
+    sheet_names: Iterable[str],
+    values_of: SheetValues,
+    features_of: Callable[[str], SheetFeatures] | None = None,
+    *,
+    unchanged_outputs: Iterable[str] = (),
 ) -> tuple[Inputs | None, list[Problem]]:
     """Read and check every input sheet.
 
@@ -34,6 +38,8 @@ def read_inputs(
     features_of : optional; a sheet's merged ranges and hidden rows and columns, for
         the adapters that can see them (files): merged cells in an input table are an
         error, hidden rows and columns a warning.
+    unchanged_outputs : output sheets known to be exactly as the add-in wrote them (a
+        file front end compares each part with its record): not read for hand edits.
 
     Returns
     -------
@@ -114,7 +120,9 @@ def read_inputs(
         except SheetTooLargeError:
             return []  # an oversized output sheet is simply replaced
 
-    problems += find_edited_outputs(names, output_rows)
+    unchanged = set(unchanged_outputs)
+    if any(layout.is_owned(n) and n not in unchanged for n in names):
+        problems += find_edited_outputs([n for n in names if n not in unchanged or n == layout.SHEET_LOG], output_rows)
     if any(p.blocking for p in problems) or len(frames) != len(framework.dimensions):
         return None, problems
     values = pd.concat(frames, axis=1)

@@ -11,8 +11,6 @@ import contextlib
 import dataclasses
 import datetime as _dt
 import os
-import stat
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -37,7 +35,7 @@ from ..validate import Inputs, UncalculatedFormula
 from . import layout
 from .collector import paused_garbage_collection
 from .integrity import SheetFeatures, check_sheet_size
-from .package import PackageError, check_package, remove_stale_temporaries, temporary_prefix
+from .package import PackageError, check_package, remove_stale_temporaries, write_atomically
 from .reader import read_inputs
 from .unparsed import UnparsedSheet, UnsafeSheetXML, check_no_unparsed, load_replacing_owned
 
@@ -212,16 +210,29 @@ def read_book(book, path: Path) -> tuple[Inputs | None, list[Problem]]:
             cached["book"].close()
 
 
+def read_front(front) -> tuple[Inputs | None, list[Problem]]:
+    """Read and check the inputs of a workbook front end (:class:`.xlsxpackage.FileFront`):
+    its sheets' values (a formula cell as its saved value) and features. The owned sheets
+    known unchanged since the add-in wrote them are not read for hand edits."""
+    unchanged = front.unchanged() if hasattr(front, "unchanged") else set()
+    return read_inputs(front.sheet_names(), front.values, front.features, unchanged_outputs=unchanged)
+
+
 def validate_file(path: Path) -> tuple[Inputs | None, list[Problem], pipeline_module.Pipeline | None]:
     """Check a workbook without writing anything; scores it when it can, to find the
     warnings scoring itself raises (pre-scored columns that break their rule), and one
     warning per input sheet changed since the last Recalculate (from the Log sheet)."""
-    book = load_book(path, owned_as_values=True)
-    inputs, problems = read_book(book, Path(path))
-    result = pipeline_module.run(inputs) if inputs is not None else None
-    stale = []
-    if inputs is not None and layout.SHEET_LOG in book.sheetnames:
-        stale = layout.find_stale_problems(inputs, _sheet_rows(book[layout.SHEET_LOG]))
+    from .xlsxpackage import FileFront
+
+    front = FileFront(Path(path))
+    try:
+        inputs, problems = read_front(front)
+        result = pipeline_module.run(inputs) if inputs is not None else None
+        stale = []
+        if inputs is not None and layout.SHEET_LOG in front.sheet_names():
+            stale = layout.find_stale_problems(inputs, front.values(layout.SHEET_LOG))
+    finally:
+        front.close()
     return inputs, problems + (result.problems if result else []) + stale, result
 
 
@@ -409,41 +420,16 @@ def _lock_handle(handle, message: str) -> None:
 def save_atomically(book, original: Path, target: Path) -> None:
     """Save ``book`` to ``target`` through a temporary file in the same folder, restore
     the original's VBA project and ribbon parts, then move it into place."""
-    target = Path(target)
-    handle, temporary = tempfile.mkstemp(prefix=temporary_prefix(target), suffix=target.suffix, dir=target.parent)
-    os.close(handle)
-    temporary = Path(temporary)
-    try:
-        # mkstemp makes the file private: give it the workbook's own permissions.
-        existing = target if target.exists() else Path(original)
-        os.chmod(temporary, stat.S_IMODE(existing.stat().st_mode))
+
+    def save(temporary: Path) -> None:
         check_no_unparsed(book)
         book.save(temporary)
         if Path(original).suffix.lower() in MACRO_SUFFIXES:
             from . import macros
 
             macros.restore_macro_parts(Path(original), temporary)
-        _flush_to_disk(temporary)
-        os.replace(temporary, target)
-        _flush_to_disk(target.parent)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
 
-
-def _flush_to_disk(path: Path) -> None:
-    """fsync a file (or a folder, so a rename survives a power cut); where the system
-    cannot sync folders, nothing is lost but that guarantee."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+    write_atomically(target, original, save)
 
 
 def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = None, formulas: bool | None = None) -> RunResult:
@@ -459,31 +445,31 @@ def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = N
     target = Path(out) if out is not None else path
     if target.suffix.lower() != path.suffix.lower():
         raise CityOppError(f"{target}: the output must keep the workbook's extension {path.suffix}")
+    from .xlsxpackage import FileFront
+
     with workbook_lock(target), paused_garbage_collection():
         removed = remove_stale_temporaries(target)  # left by a run killed while saving
-        book = load_book(path, owned_as_values=True)  # the owned sheets are replaced below
-        inputs, problems = read_book(book, path)
-        if inputs is None:
-            raise InputError(problems)
-        formulas = inputs.settings.formulas if formulas is None else formulas
-        if formulas:
-            from .formulas import find_formula_problems
+        front = FileFront(path)  # the package is edited: every part not owned is copied
+        try:
+            inputs, problems = read_front(front)
+            if inputs is None:
+                raise InputError(problems)
+            formulas = inputs.settings.formulas if formulas is None else formulas
+            if formulas:
+                from .formulas import find_formula_problems
 
-            found = find_formula_problems(inputs, lambda sheet: _sheet_rows(book[sheet]))
-            if found:
-                raise InputError(problems + found)
-        result = pipeline_module.run(inputs)
-        problems = problems + result.problems
-        outputs = layout.render_outputs(result, problems, run_time=run_time, source=path.name, formulas=formulas)
-        write_outputs(book, outputs)
-        del outputs  # written: its copy of every output cell is not needed while saving
-        if formulas:
-            # openpyxl stores no computed results: Excel recalculates every formula on open.
-            book.calculation.fullCalcOnLoad = True
-        book.active = book.sheetnames.index(layout.SHEET_OVERALL)
-        for sheet in book.worksheets:
-            sheet.sheet_view.tabSelected = sheet.title == layout.SHEET_OVERALL
-        save_atomically(book, path, target)
+                found = find_formula_problems(inputs, front.values)
+                if found:
+                    raise InputError(problems + found)
+            result = pipeline_module.run(inputs)
+            problems = problems + result.problems
+            outputs = layout.render_outputs(result, problems, run_time=run_time, source=path.name, formulas=formulas)
+            produced = {output.name for output in outputs}
+            front.write(outputs, [name for name in front.sheet_names() if layout.is_owned(name) and name not in produced])
+            del outputs
+            front.save(target, active=layout.SHEET_OVERALL)
+        finally:
+            front.close()
     return RunResult(result, problems, target, removed)
 
 
