@@ -308,3 +308,30 @@ def _rename_sheet(path: Path, old: str, new: str) -> None:
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
         for name, data in parts.items():
             out.writestr(name, data)
+
+
+def test_live_formulas_are_saved_with_the_values_a_spreadsheet_computes(tmp_path):
+    """Live-formula mode: every formula cell of the score sheets carries the engine's value
+    as its cached value, the value LibreOffice computes when it recalculates the file."""
+    from libreoffice import recalculated_values
+
+    from cityopp_xl.validate import UncalculatedFormula
+
+    out = tmp_path / "formulas.xlsm"
+    recalc_file(MASTER, out, run_time=RUN_TIME, formulas=True)
+    computed = recalculated_values(out)
+    front = FileFront(out)
+    try:
+        for sheet in ("Overall", "D1 scores", "D10 scores", "Indicator scores", "Log"):
+            saved = front.values(sheet)
+            assert not any(isinstance(v, UncalculatedFormula) for row in saved for v in row), sheet
+            top = 3 if sheet != "Log" else 0  # the stamps in A3 differ only by the time zone shown
+            for r, row in enumerate(saved[top:], start=top):
+                for c, value in enumerate(row):
+                    theirs = computed[sheet][r][c] if r < len(computed[sheet]) and c < len(computed[sheet][r]) else None
+                    if isinstance(value, (int, float)) and not isinstance(value, bool):
+                        assert theirs == pytest.approx(value, rel=1e-12), (sheet, r + 1, c + 1)
+                    elif sheet != "Log":
+                        assert (theirs or None) == (value or None), (sheet, r + 1, c + 1)
+    finally:
+        front.close()

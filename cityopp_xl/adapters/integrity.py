@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -171,7 +172,10 @@ def _canonical(value) -> str:
 
 
 def _grid(rows: list[list], skip: Iterable[str] = ()) -> list[list[str]]:
-    grid = [[_canonical(v) for v in row] for row in rows]
+    # Whole numbers (most cells of the score sheets) inline: a call per cell is a third
+    # of the time on 2.8 million cells.
+    canonical, limit = _canonical, 10**12
+    grid = [[str(v) if type(v) is int and -limit < v < limit else canonical(v) for v in row] for row in rows]
     for cell in skip:
         match = _A1.fullmatch(cell)
         if not match:
@@ -198,13 +202,12 @@ def _row_digests(grid: list[list[str]]) -> list[str]:
 
 
 def _column_digests(grid: list[list[str]]) -> list[str]:
-    width = max((len(r) for r in grid), default=0)
     digests = []
-    for col in range(width):
-        cells = [row[col] if col < len(row) else "" for row in grid]
-        while cells and cells[-1] == "":
-            cells.pop()
-        digests.append(_hash(cells)[:_DIGEST])
+    for column in itertools.zip_longest(*grid, fillvalue=""):
+        end = len(column)
+        while end and column[end - 1] == "":
+            end -= 1
+        digests.append(_hash(column[:end])[:_DIGEST])
     return digests
 
 

@@ -207,6 +207,10 @@ class SheetOutput:
     align_right: list[str] = field(default_factory=list)
     #: The printed range (the table's columns: longer text past them is not printed).
     print_area: str | None = None
+    #: In live-formula mode, what each formula cell of ``cells`` computes, as the engine
+    #: scored it (rows from A1, None where unknown): a file writer saves them as the
+    #: formulas' cached values, so a viewer that never recalculates shows the scores.
+    formula_values: list[list] | None = None
 
 
 def cell_value(value):
@@ -225,7 +229,8 @@ def cell_value(value):
 
 def _rect(rows: list[list]) -> list[list]:
     width = max(len(r) for r in rows)
-    return [[cell_value(v) for v in r] + [None] * (width - len(r)) for r in rows]
+    # ints, texts and blanks (most cells) are kept as they are without a call each
+    return [[v if type(v) is int or type(v) is str or v is None else cell_value(v) for v in r] + [None] * (width - len(r)) for r in rows]
 
 
 def _sorted_by_rank(frame: pd.DataFrame, rank: pd.Series, order: list[str]) -> pd.DataFrame:
@@ -649,7 +654,9 @@ def add_stale_check(outputs: list[SheetOutput], inputs) -> None:
     rows.append([])
     rows.append(list(LOG_STALE_HEADER))
     header = len(rows)
-    rows.append([LOG_STALE_SUMMARY, ""])
+    # The values under the formulas are what they show while nothing changed (a file
+    # writer saves them as the formulas' cached values).
+    rows.append([LOG_STALE_SUMMARY, "", "up to date"])
     summary = f"B{len(rows)}"
     first_count = len(rows) + 1
     placed = []
@@ -662,7 +669,7 @@ def add_stale_check(outputs: list[SheetOutput], inputs) -> None:
     formulas = {}
     for offset, (copy, area) in enumerate(placed):
         row = first_count + offset
-        rows.append([copy.sheet, "", _reference(copy.sheet, copy.area), _reference(SHEET_LOG, area)])
+        rows.append([copy.sheet, 0, _reference(copy.sheet, copy.area), _reference(SHEET_LOG, area)])
         formulas[f"B{row}"] = f'=IFERROR(SUMPRODUCT(1-EXACT({_reference(copy.sheet, copy.area)}&"",{_reference(SHEET_LOG, area)}&"")),-1)'
     names = "&".join(f'IF(B{first_count + k}<>0,{_text_literal(", " + copy.sheet)},"")' for k, (copy, _) in enumerate(placed))
     formulas[summary] = f"=MID({names},3,2000)"
@@ -775,10 +782,11 @@ def polish(output: SheetOutput) -> SheetOutput:
     if table_columns > 1:
         last = column_letter(table_columns)
         for number, row in enumerate(output.cells[1:], start=2):
-            filled = [i for i, v in enumerate(row) if v is not None]
-            # Every text wider than column A, not only those wider than the table: the
-            # number of formatting calls must not depend on the numbers in the text.
-            if filled != [0] or not isinstance(row[0], str) or len(row[0]) <= width_of(1):
+            # One text in column A and nothing else (counted in C: a score sheet has
+            # thousands of rows). Every text wider than column A, not only those wider
+            # than the table: the number of formatting calls must not depend on the
+            # numbers in the text.
+            if not row or not isinstance(row[0], str) or row.count(None) != len(row) - 1 or len(row[0]) <= width_of(1):
                 continue
             merged.append(f"A{number}:{last}{number}")
             heights[number] = text_lines(row[0], table_width, NOTE_FILL) * LINE_HEIGHT

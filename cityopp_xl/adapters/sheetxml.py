@@ -12,7 +12,7 @@ saved by Excel, LibreOffice, openpyxl and XlsxWriter are read the same way.
 Writing (:func:`render_sheet`): a :class:`~.layout.SheetOutput` becomes worksheet XML,
 formatted row by row as text (no cell objects), streamed to the package in chunks. Strings
 are written inline (``t="inlineStr"``), so the workbook's shared-strings table is never
-touched; formula cells carry their cached values (see :func:`cached_value`). Cell styles
+touched; formula cells carry their cached values (:attr:`.layout.SheetOutput.formula_values`, or the value a formula is written over). Cell styles
 come from :class:`StyleBook`, which appends the few styles the output sheets use to
 ``styles.xml`` and finds them again on the next run (so a second Recalculate writes the
 same part).
@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from lxml import etree
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
-from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel, from_ISO8601
 
 from ..model import column_letter, column_number
 from ..validate import UncalculatedFormula
@@ -43,6 +41,12 @@ _ROW, _CELL, _VALUE, _FORMULA, _INLINE, _TEXT, _RUN, _PHONETIC = (
     f"{_NS}{tag}" for tag in ("row", "c", "v", "f", "is", "t", "r", "rPh")
 )
 _COLS, _COL, _MERGE = f"{_NS}cols", f"{_NS}col", f"{_NS}mergeCell"
+
+#: Day 0 of a workbook's dates (openpyxl's CALENDAR_WINDOWS_1900 and CALENDAR_MAC_1904);
+#: openpyxl's date helpers are imported only where a date is read (importing openpyxl is
+#: a fifth of a Recalculate of a 60-city workbook, which never needs it).
+WINDOWS_1900 = _dt.datetime(1899, 12, 30)
+MAC_1904 = _dt.datetime(1904, 1, 1)
 
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
 
@@ -84,11 +88,13 @@ class DateStyles:
 
     dates: frozenset[int] = frozenset()
     durations: frozenset[int] = frozenset()
-    epoch: _dt.datetime = CALENDAR_WINDOWS_1900
+    epoch: _dt.datetime = WINDOWS_1900
 
 
 def date_styles(styles_xml: bytes | None, date1904: bool = False) -> DateStyles:
-    epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+
+    epoch = MAC_1904 if date1904 else WINDOWS_1900
     if not styles_xml:
         return DateStyles(epoch=epoch)
     root = parse(styles_xml)
@@ -289,6 +295,8 @@ def _scan_cells(xml: bytes, strings: list[str], styles: DateStyles) -> dict[tupl
                 match = _SCAN_STYLE.search(attributes)
                 style = int(match.group(1)) if match else 0
                 if style in dates:
+                    from openpyxl.utils.datetime import from_excel
+
                     try:
                         value = from_excel(value, epoch, timedelta=style in durations)
                     except (ValueError, OverflowError):
@@ -299,6 +307,8 @@ def _scan_cells(xml: bytes, strings: list[str], styles: DateStyles) -> dict[tupl
         elif kind == "b":
             values[int(number), column] = text_value.strip() in ("1", "true")
         elif kind == "d":
+            from openpyxl.utils.datetime import from_ISO8601
+
             try:
                 values[int(number), column] = from_ISO8601(text_value)
             except ValueError:
@@ -324,6 +334,8 @@ def _cell_value(cell, strings: list[str], styles: DateStyles, dates):
         value = _number(text)
         style = cell.get("s")
         if style and int(style) in dates:
+            from openpyxl.utils.datetime import from_excel
+
             try:
                 return from_excel(value, styles.epoch, timedelta=int(style) in styles.durations)
             except (ValueError, OverflowError):
@@ -338,6 +350,8 @@ def _cell_value(cell, strings: list[str], styles: DateStyles, dates):
     if kind == "e":
         return text
     if kind == "d":
+        from openpyxl.utils.datetime import from_ISO8601
+
         try:
             return from_ISO8601(text)
         except ValueError:
@@ -439,11 +453,10 @@ class StyleBook:
         return cache[child_xml]
 
     def _numfmt(self, code: str | None) -> int:
-        if not code:
+        if not code or code == "General":
             return 0
-        for number, builtin in BUILTIN_FORMATS.items():
-            if builtin == code:
-                return number
+        # Every other format is added as a custom one (Excel reads a custom format that
+        # repeats a built-in one as that format).
         if code in self._numfmt_ids:
             return self._numfmt_ids[code]
         container = self._container("numFmts")
@@ -539,6 +552,8 @@ def _value_cell(ref: str, style: str, value) -> str:
         text = _number_text(value)
         return f'<c r="{ref}"{style}><v>{text}</v></c>' if text is not None else ""
     if kind is str or isinstance(value, str):
+        if not value:  # an empty text is a blank cell, as openpyxl and Excel save it
+            return f'<c r="{ref}"{style}/>' if style else ""
         return _text_cell(ref, style, str(value))
     if kind is bool:
         return f'<c r="{ref}"{style} t="b"><v>{int(value)}</v></c>'
@@ -559,12 +574,6 @@ def _formula_cell(ref: str, style: str, formula: str, cached) -> str:
         text = _number_text(cached)
         return f'<c r="{ref}"{style}>{body}<v>{text}</v></c>' if text is not None else f'<c r="{ref}"{style}>{body}</c>'
     return f'<c r="{ref}"{style} t="str">{body}<v>{_escape(str(cached))}</v></c>'
-
-
-def cached_value(formula) -> object:
-    """The value a formula cell shows, as the engine computed it (``Formula.value``), or
-    None when none is known."""
-    return getattr(formula, "value", None)
 
 
 def _area_cells(area: str) -> Iterator[tuple[int, int]]:
@@ -669,11 +678,7 @@ def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: boo
     formats = _formats(output)
     style_of: dict[tuple, str] = {}
 
-    def style(position) -> str:
-        fmt = formats.get(position)
-        if fmt is None:
-            return ""
-        key = tuple(fmt)
+    def style(key: tuple) -> str:
         text = style_of.get(key)
         if text is None:
             index = styles.cell_style(key)
@@ -700,26 +705,49 @@ def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: boo
         match = _A1.match(address)
         overrides[int(match.group(2)), column_number(match.group(1))] = formula
     heights = output.row_heights
+    styled: dict[int, dict[int, tuple]] = {}
+    for (r, c), fmt in formats.items():
+        styled.setdefault(r, {})[c] = tuple(fmt)
+    formulas_at: dict[int, dict[int, str]] = {}
+    for (r, c), formula in overrides.items():
+        formulas_at.setdefault(r, {})[c] = formula
     buffer: list[str] = []
     for r, row in enumerate(cells, start=1):
+        number = str(r)
+        row_styles = styled.get(r)
+        row_formulas = formulas_at.get(r)
         parts = []
-        for c, value in enumerate(row, start=1):
-            position = (r, c)
-            s = style(position) if position in formats else ""
-            ref = f"{letters[c - 1]}{r}"
-            formula = overrides.get(position)
-            if formula is not None:
-                cached = cached_value(formula)
-                parts.append(_formula_cell(ref, s, formula, value if cached is None else cached))
-            elif formulas_mode and type(value) is not int and type(value) is not float and isinstance(value, str) and value.startswith("="):
-                parts.append(_formula_cell(ref, s, value, cached_value(value)))
-            elif value is None and not s:
-                continue
-            else:
-                parts.append(_value_cell(ref, s, value))
+        if row_styles is None and row_formulas is None and not formulas_mode:
+            # The common row: values only, no format.
+            for c, value in enumerate(row):
+                kind = type(value)
+                if kind is int:
+                    parts.append(f'<c r="{letters[c]}{number}"><v>{value}</v></c>')
+                elif value is None or value == "":
+                    continue
+                elif kind is str:
+                    parts.append(_text_cell(f"{letters[c]}{number}", "", value))
+                else:
+                    parts.append(_value_cell(f"{letters[c]}{number}", "", value))
+        else:
+            for c, value in enumerate(row, start=1):
+                fmt = row_styles.get(c) if row_styles else None
+                s = style(fmt) if fmt is not None else ""
+                ref = f"{letters[c - 1]}{number}"
+                formula = row_formulas.get(c) if row_formulas else None
+                if formula is not None:  # a formula over a value: the value is what it shows
+                    parts.append(_formula_cell(ref, s, formula, value))
+                elif formulas_mode and type(value) is not int and isinstance(value, str) and value.startswith("="):
+                    computed = output.formula_values
+                    cached = computed[r - 1][c - 1] if computed and r <= len(computed) and c <= len(computed[r - 1]) else None
+                    parts.append(_formula_cell(ref, s, value, cached))
+                elif value is None and not s:
+                    continue
+                else:
+                    parts.append(_value_cell(ref, s, value))
         height_attr = f' ht="{heights[r]}" customHeight="1"' if r in heights else ""
         if parts or height_attr:
-            buffer.append(f'<row r="{r}"{height_attr}>' + "".join(parts) + "</row>")
+            buffer.append(f'<row r="{number}"{height_attr}>' + "".join(parts) + "</row>")
         if len(buffer) >= chunk_rows:
             yield "".join(buffer).encode("utf-8", "surrogatepass")
             buffer = []

@@ -18,15 +18,6 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from lxml import etree
-import openpyxl
-from openpyxl.formatting.rule import ColorScaleRule, FormulaRule
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.styles.cell_style import StyleArray
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
-from openpyxl.worksheet.page import PageMargins
-from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from .. import pipeline as pipeline_module
 from ..errors import CityOppError, InputError, Problem
@@ -37,7 +28,6 @@ from .collector import paused_garbage_collection
 from .integrity import SheetFeatures, check_sheet_size
 from .package import PackageError, check_package, remove_stale_temporaries, write_atomically
 from .reader import read_inputs
-from .unparsed import UnparsedSheet, UnsafeSheetXML, check_no_unparsed, load_replacing_owned
 
 try:  # openpyxl parses through defusedxml when it is installed (a dependency)
     from defusedxml import DefusedXmlException as _UNSAFE_XML
@@ -48,8 +38,19 @@ except ImportError:  # pragma: no cover - the pre-flight check still refuses DTD
 
 
 MACRO_SUFFIXES = {".xlsm", ".xltm", ".xlam"}
-HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
-INPUT_FILL = PatternFill("solid", fgColor="FFF7E0")
+#: openpyxl is imported where it is used: a Recalculate or a validation of a file never
+#: needs it (adapters/xlsxpackage.py), and importing it is a fifth of the run on a
+#: 60-city workbook.
+_FILLS = {"HEADER_FILL": "DDE4EE", "INPUT_FILL": "FFF7E0"}
+
+
+def __getattr__(name: str):
+    """The fills of the presentation sheets (openpyxl objects, made on first use)."""
+    if name in _FILLS:
+        from openpyxl.styles import PatternFill
+
+        return PatternFill("solid", fgColor=_FILLS[name])
+    raise AttributeError(name)
 #: The workbook's font, named on every font set here (a font without a name falls back to
 #: the application's default, a serif face in some of them).
 FONT_NAME = "Calibri"
@@ -94,6 +95,11 @@ def load_book(path: Path, *, read_only: bool = False, data_only: bool = False, o
     PackageError
         When the file is refused or openpyxl cannot read it, with the reason.
     """
+    from .unparsed import UnsafeSheetXML
+    from .unparsed import load_replacing_owned
+    from openpyxl.utils.exceptions import InvalidFileException
+    import openpyxl
+
     path = Path(path)
     check_package(path)
     keep_vba = path.suffix.lower() in MACRO_SUFFIXES and not read_only
@@ -125,6 +131,8 @@ def load_book(path: Path, *, read_only: bool = False, data_only: bool = False, o
 def _sheet_rows(worksheet) -> list[list]:
     """A sheet's values from A1, refused first when its used range is over the limits
     of :mod:`.integrity` (before a million empty rows are materialised)."""
+    from .unparsed import UnparsedSheet
+
     if isinstance(worksheet, UnparsedSheet):
         values = worksheet.cell_values
         return _rows_from(worksheet.title, values, values.items())
@@ -155,6 +163,9 @@ def _rows_from(title: str, positions, values) -> list[list]:
 
 def _formula_text(value) -> str | None:
     """The formula a cell holds (plain, array or data-table formula), else None."""
+    from openpyxl.worksheet.formula import ArrayFormula
+    from openpyxl.worksheet.formula import DataTableFormula
+
     if isinstance(value, str):
         return value if value.startswith("=") else None
     if isinstance(value, ArrayFormula):
@@ -263,6 +274,10 @@ def write_outputs(book, outputs: list[layout.SheetOutput]) -> None:
 
 def write_sheet(sheet, output: layout.SheetOutput) -> None:
     """Write one :class:`~layout.SheetOutput` (values, then its bounded formats)."""
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import Alignment
+    from openpyxl.styles import Font
+
     for row in output.cells:
         # Blank cells are left out (a third of the Log and Analysis cells): openpyxl would
         # make a cell object for each, to write nothing for it.
@@ -318,6 +333,8 @@ def _style_area(sheet, area: str, attribute: str, value) -> None:
     of ``area``: through openpyxl on the first cell, then its style id copied to the others.
     Set cell by cell, openpyxl looks the same style up again for every cell (a whole
     column of bold totals on 20 score sheets of 3,000 cities, bench/run.py)."""
+    from openpyxl.styles.cell_style import StyleArray
+
     key = _STYLE_KEYS[attribute]
     style_id = None
     for row in sheet[area]:
@@ -333,6 +350,8 @@ def _style_area(sheet, area: str, attribute: str, value) -> None:
 
 def score_color_scale() -> ColorScaleRule:
     """The heatmap of :attr:`layout.SheetOutput.heatmaps`: lowest red, median yellow, highest green."""
+    from openpyxl.formatting.rule import ColorScaleRule
+
     return ColorScaleRule(
         start_type="min", start_color="F8696B",
         mid_type="percentile", mid_value=50, mid_color="FFEB84",
@@ -342,6 +361,8 @@ def score_color_scale() -> ColorScaleRule:
 
 def correlation_color_scale() -> ColorScaleRule:
     """The heatmap of :attr:`layout.SheetOutput.color_scales`: -1 red, 0 white, +1 green."""
+    from openpyxl.formatting.rule import ColorScaleRule
+
     return ColorScaleRule(
         start_type="num", start_value=-1, start_color="F8696B",
         mid_type="num", mid_value=0, mid_color="FFFFFF",
@@ -352,6 +373,8 @@ def correlation_color_scale() -> ColorScaleRule:
 def landscape(sheet, pages_wide: int = 1, pages_tall: int = 0) -> None:
     """Print on landscape A4 pages, ``pages_wide`` pages across and ``pages_tall`` down (0:
     as many as needed), with the sheet's name and the page number in the footer."""
+    from openpyxl.worksheet.page import PageMargins
+
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = pages_wide
@@ -421,6 +444,8 @@ def save_atomically(book, original: Path, target: Path) -> None:
     """Save ``book`` to ``target`` through a temporary file in the same folder, restore
     the original's VBA project and ribbon parts, then move it into place."""
 
+    from .unparsed import check_no_unparsed
+
     def save(temporary: Path) -> None:
         check_no_unparsed(book)
         book.save(temporary)
@@ -477,6 +502,9 @@ def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = N
 
 
 def _title_rows(sheet, title: str, note: str) -> None:
+    from openpyxl.styles import Alignment
+    from openpyxl.styles import Font
+
     sheet["A1"] = title
     sheet["A1"].font = Font(name=FONT_NAME, bold=True, size=layout.TITLE_FONT_SIZE)
     sheet["A2"] = note
@@ -484,6 +512,10 @@ def _title_rows(sheet, title: str, note: str) -> None:
 
 
 def _add_table(sheet, name: str, header_row: int, columns: int, rows: int) -> None:
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table
+    from openpyxl.worksheet.table import TableStyleInfo
+
     reference = f"A{header_row}:{get_column_letter(columns)}{header_row + max(rows, 1)}"
     table = Table(displayName=name, ref=reference)
     table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
@@ -491,6 +523,8 @@ def _add_table(sheet, name: str, header_row: int, columns: int, rows: int) -> No
 
 
 def _header(sheet, row: int, values: list) -> None:
+    from openpyxl.styles import Font
+
     for column, value in enumerate(values, start=1):
         cell = sheet.cell(row=row, column=column, value=value)
         cell.font = Font(name=FONT_NAME, size=11, bold=True)
@@ -517,6 +551,11 @@ def write_input_workbook(
         (NaN left blank), or None for an empty template.
     published : DataFrame indexed by city (dimension columns, overall, overall_rank) or None.
     """
+    from openpyxl.styles import Alignment
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    import openpyxl
+
     settings = settings or Settings()
     book = openpyxl.Workbook()
     book.properties.creator = "cityopp-xl"
@@ -613,6 +652,8 @@ def write_input_workbook(
 
 
 def _about(sheet, title: str, framework: Framework, about: list[str]) -> None:
+    from openpyxl.styles import Font
+
     lines = [
         title,
         "",
