@@ -1,6 +1,6 @@
 """``cityopp diff``: compare two workbook files, write the Diff sheet into a copy, or CSVs.
 
-Reads both workbooks with the openpyxl adapter (no macro runs, no link is followed), scores
+Reads both workbooks' packages (:mod:`.xlsxpackage`: no macro runs, no link is followed), scores
 each with the core and compares the runs with :func:`cityopp_xl.diff.compare`. Neither
 workbook is ever changed: the Diff sheet goes into a copy of the old one.
 """
@@ -14,7 +14,7 @@ from ..diff import Diff, compare
 from ..errors import CityOppError, InputError
 from ..pipeline import Pipeline, run
 from . import layout
-from .xlsx import load_book, read_book, save_atomically, workbook_lock, write_sheet
+from .xlsx import read_front, workbook_lock
 
 #: Files written by ``cityopp diff --csv DIR``.
 CSV_FILES = ("cells.csv", "structure.csv", "moves.csv")
@@ -23,9 +23,14 @@ CSV_FILES = ("cells.csv", "structure.csv", "moves.csv")
 def score_file(path: Path) -> Pipeline:
     """Read, check and score one workbook file. Raises :class:`InputError` naming the
     workbook in each problem (``[book.xlsx]D1 data!B5``) when a problem blocks scoring."""
+    from .xlsxpackage import FileFront
+
     path = Path(path)
-    book = load_book(path)
-    inputs, problems = read_book(book, path)
+    front = FileFront(path)
+    try:
+        inputs, problems = read_front(front)
+    finally:
+        front.close()
     if inputs is None:
         raise InputError([dataclasses.replace(p, where=f"[{path.name}]{p.where}") for p in problems])
     return run(inputs)
@@ -38,27 +43,25 @@ def compare_files(old: Path, new: Path) -> Diff:
 
 def write_diff_copy(old: Path, out: Path, output: layout.SheetOutput) -> Path:
     """Write a copy of ``old`` with the Diff sheet ``output`` (replacing an older Diff
-    sheet) to ``out``; ``old`` itself is not changed. ``out`` must keep ``old``'s
-    extension (an .xlsm keeps its VBA project and ribbon byte for byte)."""
+    sheet cityopp-xl wrote; a sheet of the team's named Diff is refused) to ``out``;
+    ``old`` itself is not changed. ``out`` must keep ``old``'s extension; every part of
+    ``old`` but the sheet list and the Diff sheet is copied byte for byte."""
     old, out = Path(old), Path(out)
     if out.suffix.lower() != old.suffix.lower():
         raise CityOppError(f"{out}: the copy must keep the workbook's extension {old.suffix}")
     if out.exists() and out.resolve() == old.resolve():
         raise CityOppError(f"{out}: write the Diff sheet into a new file, not into the workbook compared")
+    from .xlsxpackage import FileFront
+
     with workbook_lock(out):
-        book = load_book(old)
-        index = len(book.sheetnames)
-        if output.name in book.sheetnames:
-            index = book.sheetnames.index(output.name)
-            del book[output.name]
-        elif output.after in book.sheetnames:
-            index = book.sheetnames.index(output.after) + 1
-        sheet = book.create_sheet(output.name, index)
-        write_sheet(sheet, output)
-        book.active = index
-        for each in book.worksheets:
-            each.sheet_view.tabSelected = each.title == output.name
-        save_atomically(book, old, out)
+        # The package of OLD edited: its Diff sheet (one cityopp-xl wrote) replaced or
+        # added, every other part copied byte for byte.
+        front = FileFront(old)
+        try:
+            front.write([output], [])
+            front.save(out, active=output.name)
+        finally:
+            front.close()
     return out
 
 

@@ -251,8 +251,7 @@ def add_output_fingerprints(outputs: list[layout.SheetOutput]) -> None:
                 ",".join(skip),
             ]
         )
-    width = max(len(r) for r in rows)
-    log.cells = [[layout.cell_value(v) for v in r] + [None] * (width - len(r)) for r in rows]
+    log.cells = layout._rect(rows)
     log.bold = list(log.bold) + [f"A{header}:E{header}"]
 
 
