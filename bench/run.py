@@ -1,7 +1,8 @@
 """Benchmarks of the three places users feel speed: Recalculate, worksheet functions, large data.
 
-Run ``python bench/run.py`` (full, a few minutes) or ``python bench/run.py --quick`` (CI,
-about a minute). Every figure is printed as one line::
+Run ``python bench/run.py`` (full, about 15 minutes: the big workbook's floor is an
+openpyxl load and save of a million cells, five times) or ``python bench/run.py --quick``
+(CI, a few minutes). Every figure is printed as one line::
 
     BENCH <name> <value> <unit> target <op> <target>
 

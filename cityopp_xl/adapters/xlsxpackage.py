@@ -36,6 +36,7 @@ without reading its values (:meth:`FileFront.unchanged`).
 from __future__ import annotations
 
 import posixpath
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -564,7 +565,7 @@ class _Writer:
                 continue
             if name in self.removed_parts:
                 continue
-            out.writestr(info, self.package.zip.read(name), compress_type=info.compress_type)
+            copy_part(out, self.package.zip, info)
         for part, output in part_of.items():
             if part not in written:
                 crcs[output.name] = self._write_sheet(out, part, output, selected)
@@ -585,7 +586,7 @@ class _Writer:
         for name, data in finals.items():
             info = self.package.infos.get(name)
             if info is not None and data == self.package.read(name):
-                out.writestr(info, data, compress_type=info.compress_type)
+                copy_part(out, self.package.zip, info)
             else:
                 out.writestr(_new_info(name, info), data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=WRITE_LEVEL)
 
@@ -607,6 +608,43 @@ class _Writer:
                 stream.write(chunk)
         written = out.getinfo(part) if part in out.NameToInfo else info
         return f"{written.CRC:08x}:{written.file_size}"
+
+
+def copy_part(out: zipfile.ZipFile, source: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Copy a part from ``source`` to ``out`` as it is stored: its compressed bytes, CRC and
+    sizes, without inflating and deflating it again (the same entry ``ZipFile.writestr``
+    would make, several times faster); a part stored in a way this does not copy (an
+    encrypted one, a method other than stored or deflated) is read and written again."""
+    raw = None
+    if not info.flag_bits & 0x1 and info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        source.fp.seek(info.header_offset)
+        header = source.fp.read(30)
+        if len(header) == 30 and header[:4] == b"PK\x03\x04":
+            name_length, extra_length = struct.unpack("<HH", header[26:30])
+            source.fp.seek(info.header_offset + 30 + name_length + extra_length)
+            raw = source.fp.read(info.compress_size)
+    if raw is None or len(raw) != info.compress_size:
+        out.writestr(info, source.read(info.filename), compress_type=info.compress_type)
+        return
+    entry = zipfile.ZipInfo(info.filename, info.date_time)
+    entry.compress_type = info.compress_type
+    entry.external_attr = info.external_attr
+    entry.create_system = info.create_system
+    entry.flag_bits = info.flag_bits & ~0x08  # sizes in the local header, no data descriptor
+    entry.CRC, entry.compress_size, entry.file_size = info.CRC, info.compress_size, info.file_size
+    zip64 = entry.file_size > zipfile.ZIP64_LIMIT or entry.compress_size > zipfile.ZIP64_LIMIT
+    # What ZipFile.mkdir does to add an entry whose bytes it already has.
+    with out._lock:
+        if out._seekable:
+            out.fp.seek(out.start_dir)
+        entry.header_offset = out.fp.tell()
+        out._writecheck(entry)
+        out._didModify = True
+        out.fp.write(entry.FileHeader(zip64))
+        out.fp.write(raw)
+        out.filelist.append(entry)
+        out.NameToInfo[entry.filename] = entry
+        out.start_dir = out.fp.tell()
 
 
 def _new_info(name: str, original: zipfile.ZipInfo | None) -> zipfile.ZipInfo:
