@@ -670,6 +670,26 @@ _CORRELATION_SCALE = (
 )
 
 
+def _row_template(shape: tuple, letters: list[str]) -> str | None:
+    """A ``str.format`` template for a row of ints and texts (``{0}`` the row number, then
+    one field per value), or None for a row holding anything else or no value."""
+    if not shape or not set(shape) <= {int, str}:
+        return None
+    parts = []
+    for c, kind in enumerate(shape):
+        if kind is int:
+            parts.append(f'<c r="{letters[c]}{{0}}"><v>{{{c + 1}}}</v></c>')
+        else:
+            parts.append(f'<c r="{letters[c]}{{0}}" t="inlineStr"><is><t>{{{c + 1}}}</t></is></c>')
+    return "".join(parts)
+
+
+def _plain(text: str) -> bool:
+    """Whether a text is written as it is in a template: not empty (a blank cell), no
+    space at either end (kept by ``xml:space``), no character XML cannot hold."""
+    return bool(text) and not text[0].isspace() and not text[-1].isspace() and not _ILLEGAL.search(text)
+
+
 def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: bool = False, chunk_rows: int = 2000) -> Iterator[bytes]:
     """The worksheet part of ``output``, in UTF-8 chunks of about ``chunk_rows`` rows."""
     cells = output.cells
@@ -712,13 +732,29 @@ def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: boo
     for (r, c), formula in overrides.items():
         formulas_at.setdefault(r, {})[c] = formula
     buffer: list[str] = []
+    templates: dict[tuple, str | None] = {}
     for r, row in enumerate(cells, start=1):
         number = str(r)
         row_styles = styled.get(r)
         row_formulas = formulas_at.get(r)
         parts = []
         if row_styles is None and row_formulas is None and not formulas_mode:
-            # The common row: values only, no format.
+            # The common row: values only, no format. A row of whole numbers and plain
+            # texts is formatted by one template made for its shape (one str.format call
+            # instead of a reference and a cell built per value: millions of cells).
+            shape = tuple(map(type, row))
+            template = templates.get(shape)
+            if template is None and shape not in templates:
+                template = templates[shape] = _row_template(shape, letters)
+            if template is not None:
+                texts = [v for v in row if type(v) is str]
+                if all(_plain(v) for v in texts):
+                    height_attr = f' ht="{heights[r]}" customHeight="1"' if r in heights else ""
+                    buffer.append(f'<row r="{number}"{height_attr}>' + template.format(number, *[_escape(v) if type(v) is str else v for v in row]) + "</row>")
+                    if len(buffer) >= chunk_rows:
+                        yield "".join(buffer).encode("utf-8", "surrogatepass")
+                        buffer = []
+                    continue
             for c, value in enumerate(row):
                 kind = type(value)
                 if kind is int:
