@@ -335,3 +335,20 @@ def test_live_formulas_are_saved_with_the_values_a_spreadsheet_computes(tmp_path
                         assert (theirs or None) == (value or None), (sheet, r + 1, c + 1)
     finally:
         front.close()
+
+
+def test_excel_tables_and_their_totals_rows_are_read_from_the_package(tmp_path):
+    xlsxwriter = pytest.importorskip("xlsxwriter")
+    path = tmp_path / "tables.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("D1 data")
+    sheet.add_table(3, 0, 6, 1, {"name": "Data_D1", "data": [["A", 1], ["B", 2]], "columns": [{"header": "city"}, {"header": "1 GDP", "total_function": "sum"}], "total_row": True})
+    book.add_worksheet("Notes")
+    book.close()
+    front = FileFront(path)
+    try:
+        (table,) = front.tables("D1 data")
+        assert (table.name, table.area, table.header_rows, table.totals_rows) == ("Data_D1", (4, 1, 7, 2), 1, 1)
+        assert front.tables("Notes") == []
+    finally:
+        front.close()

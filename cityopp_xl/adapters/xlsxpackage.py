@@ -45,10 +45,11 @@ from pathlib import Path
 from lxml import etree
 
 from ..errors import InputError, Problem
+from ..model import column_number
 from . import layout
 from .integrity import SheetFeatures, check_sheet_size
 from .package import PackageError, check_package, write_atomically
-from .sheetxml import MAIN, REL, SheetRead, StyleBook, UnsafeXML, calamine_values, date_styles, parse, print_names, read_features, read_sheet, render_sheet, rows_from, shared_strings
+from .sheetxml import _A1, MAIN, REL, SheetRead, StyleBook, UnsafeXML, calamine_values, date_styles, parse, print_names, read_features, read_sheet, render_sheet, rows_from, shared_strings
 
 #: The hidden sheet-scoped defined name that records a sheet as written by cityopp-xl.
 OWNED_NAME = "CityOpp.Owned"
@@ -100,6 +101,17 @@ def resolve(base: str, target: str) -> str:
     if target.startswith("/"):
         return target.lstrip("/")
     return posixpath.normpath(posixpath.join(posixpath.dirname(base), target))
+
+
+@dataclass(frozen=True)
+class ExcelTable:
+    """An Excel table on a sheet: its name, range (``min_row, min_col, max_row, max_col``,
+    1-based, header and totals rows included), header rows and totals rows."""
+
+    name: str
+    area: tuple[int, int, int, int]
+    header_rows: int = 1
+    totals_rows: int = 0
 
 
 class Package:
@@ -255,6 +267,33 @@ class FileFront:
 
     def features(self, sheet: str) -> SheetFeatures:
         return self._sheet(sheet).features
+
+    def tables(self, sheet: str) -> list[ExcelTable]:
+        """The Excel tables on a worksheet (from its rels and table parts), in part order."""
+        entry = self._entry(sheet)
+        if entry.part is None or not self.package.has(rels_path(entry.part)):
+            return []
+        found = []
+        for rel in parse(self.package.read(rels_path(entry.part))):
+            if not (rel.get("Type") or "").endswith("/table") or rel.get("TargetMode") == "External":
+                continue
+            part = resolve(entry.part, rel.get("Target") or "")
+            if not self.package.has(part):
+                continue
+            table = parse(self.package.read(part))
+            first, _, last = (table.get("ref") or "").partition(":")
+            a, b = _A1.match(first), _A1.match(last or first)
+            if not (a and b):
+                continue
+            found.append(
+                ExcelTable(
+                    table.get("displayName") or table.get("name") or "",
+                    (int(a.group(2)), column_number(a.group(1)), int(b.group(2)), column_number(b.group(1))),
+                    int(table.get("headerRowCount") or 1),
+                    int(table.get("totalsRowCount") or 0),
+                )
+            )
+        return found
 
     # ---------------------------------------------------------------- ownership
 
