@@ -25,7 +25,7 @@ import html
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Iterator
 
 from lxml import etree
 
@@ -817,5 +817,3 @@ def print_names(output: layout.SheetOutput) -> list[tuple[str, str]]:
         names.append(("_xlnm.Print_Area", f"{sheet}!{area}"))
     return names
 
-
-Chunks = Callable[[], Iterator[bytes]]

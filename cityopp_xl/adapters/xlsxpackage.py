@@ -476,7 +476,6 @@ class _Writer:
         """Sheet-scoped names follow their sheet; the output sheets' print names and
         ownership records are written anew (appended, in output order)."""
         names = self.workbook.find(f"{_M}definedNames")
-        written = {index for index, entry in enumerate(order) if entry.name in output_of}
         if names is None:
             names = etree.Element(f"{_M}definedNames")
             anchors = [self.workbook.find(f"{_M}{tag}") for tag in ("externalReferences", "functionGroups", "sheets")]
@@ -506,7 +505,6 @@ class _Writer:
             record.text = f'"{crcs[output.name]}"'
         if len(names) == 0:
             names.getparent().remove(names)
-        del written
 
     def _views(self, order, old_to_new) -> None:
         views = self.workbook.find(f"{_M}bookViews")
