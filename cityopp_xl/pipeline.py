@@ -10,8 +10,10 @@ never modified.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 
@@ -223,11 +225,26 @@ def fingerprint(*parts) -> str:
     digest = hashlib.sha256()
     for part in parts:
         if isinstance(part, pd.DataFrame):
-            digest.update(part.to_csv(lineterminator="\n", float_format="%.17g").encode("utf-8"))
+            digest.update(_csv(part).encode("utf-8"))
         else:
             digest.update(json.dumps(part, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
         digest.update(b"\x00")
     return digest.hexdigest()[:16]
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    """``frame.to_csv(lineterminator="\\n", float_format="%.17g")``, written here for a
+    frame of floats (pandas formats each value through a Python call: seconds on 3,000
+    cities x 300 indicators); the same text, through the same csv module quoting."""
+    if frame.empty or not all(dtype == "float64" for dtype in frame.dtypes) or isinstance(frame.columns, pd.MultiIndex) or isinstance(frame.index, pd.MultiIndex):
+        return frame.to_csv(lineterminator="\n", float_format="%.17g")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["" if frame.index.name is None else frame.index.name, *frame.columns])
+    labels = frame.index.tolist()
+    for label, row in zip(labels, frame.to_numpy().tolist()):
+        writer.writerow([label, *["%.17g" % v if v == v else "" for v in row]])
+    return buffer.getvalue()
 
 
 def input_fingerprints(inputs: Inputs) -> dict[str, str]:

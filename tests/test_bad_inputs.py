@@ -133,12 +133,12 @@ def test_case(workbook, cityopp, tmp_path):
     ],
 )
 def test_an_unexpected_failure_is_one_line_never_a_traceback(error, code, line, fixture_copy, monkeypatch):
-    from cityopp_xl.adapters import xlsx
+    from cityopp_xl.adapters import recalculate
 
     def fail(*args, **kwargs):
         raise error
 
-    monkeypatch.setattr(xlsx, "load_book", fail)
+    monkeypatch.setattr(recalculate, "read", fail)
     before = digest(fixture_copy)
     for command in ("recalc", "validate"):
         ran = run_in_this_process(command, fixture_copy)

@@ -8,7 +8,8 @@ import pytest
 
 from cityopp_xl.adapters import layout, recalculate
 from cityopp_xl.adapters.integrity import SheetFeatures
-from cityopp_xl.adapters.xlsx import FileFront, excel_tables, sheet_features
+from cityopp_xl.adapters.xlsx import excel_tables
+from cityopp_xl.adapters.xlsxpackage import FileFront
 
 RUN_TIME = "2026-01-01T12:00:00+00:00"
 
@@ -20,7 +21,8 @@ class MemoryFront:
         file = FileFront(path)
         self.name = "memory.xlsx"
         self.sheets = {name: file.values(name) for name in file.sheet_names()}
-        self._features = {name: sheet_features(file.book[name]) for name in file.sheet_names() if not layout.is_owned(name)}
+        self._features = {name: file.features(name) for name in file.sheet_names() if not layout.is_owned(name)}
+        file.close()
         self._owned = owned
         self.written: list[str] = []
         self.deleted: list[str] = []
@@ -35,6 +37,9 @@ class MemoryFront:
 
     def features(self, sheet):
         return self._features.get(sheet, SheetFeatures())
+
+    def unchanged(self):
+        return set()
 
     def owned(self):
         return {n for n in self.sheets if layout.is_owned(n)} if self._owned is None else set(self._owned)
@@ -95,7 +100,7 @@ def test_a_sheet_named_like_an_output_that_the_add_in_did_not_write_stops_the_ru
     assert blocked
     assert [str(p) for p in problems if p.blocking] == [
         "Analysis: a sheet 'Analysis' that cityopp-xl did not write, named like one of its output sheets, "
-        "expected output sheets left to cityopp-xl: rename the sheet 'Analysis' (it would be replaced)"
+        "expected output sheet names left to cityopp-xl: rename the sheet 'Analysis' (nothing was changed)"
     ]
     assert outcome.pipeline is None
 

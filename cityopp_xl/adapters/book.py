@@ -449,7 +449,7 @@ class ExcelFront:
     hidden rows and columns where a client sends them as ``merged_areas``,
     ``hidden_rows`` and ``hidden_columns``); writes with screen updating off and
     calculation manual; shows problems on the Problems sheet and in one alert.
-    Ownership is by name, as in :class:`.xlsx.FileFront`.
+    Ownership by the record the file front end keeps (:class:`.xlsxpackage.FileFront`).
     """
 
     def __init__(self, book):
@@ -469,7 +469,17 @@ class ExcelFront:
         return sheet_features(self.book.sheets[sheet])
 
     def owned(self) -> set[str]:
-        return {name for name in self.sheet_names() if layout.is_owned(name)}
+        """The sheets this add-in wrote: those with the file front end's record (a
+        sheet-scoped name :data:`layout.OWNED_NAME`, where the engine shows it) or the stamp
+        every output sheet carries (:func:`.integrity.find_stamped_outputs`).
+        Excel's front end adds no name of its own: xlwings' remote clients do not all send
+        hidden names, so the stamp is what both front ends can see."""
+        if not hasattr(self, "_owned"):
+            from .integrity import find_stamped_outputs
+
+            recorded = {sheet.name for sheet in self.book.sheets if layout.is_owned(sheet.name) and _has_record(sheet)}
+            self._owned = recorded | find_stamped_outputs(self.sheet_names(), self.values)
+        return self._owned
 
     def write(self, outputs: list[layout.SheetOutput], delete: list[str]) -> None:
         from .integrity import read_format_fingerprints, read_output_fingerprints, sheet_fingerprint
@@ -490,6 +500,11 @@ class ExcelFront:
             write_outputs(self.book, outputs, delete, known)
         self.book.sheets[layout.SHEET_OVERALL].activate()
 
+    def unchanged(self) -> set[str]:
+        """Excel cannot tell an untouched sheet without reading it: every owned sheet is
+        read for hand edits."""
+        return set()
+
     def show_problems(self, problems: list[Problem], *, blocked: bool, summary: str) -> None:
         with quiet(self.book):
             if problems:
@@ -500,6 +515,11 @@ class ExcelFront:
 
     def progress(self, text: str | None) -> None:
         status(self.book, text)
+
+
+def _has_record(sheet) -> bool:
+    """Whether a sheet carries the ownership record (:data:`layout.OWNED_NAME`)."""
+    return any(name.name.rsplit("!", 1)[-1] == layout.OWNED_NAME for name in sheet.names)
 
 
 def sheet_features(sheet) -> SheetFeatures:

@@ -1,6 +1,6 @@
 """``cityopp diff``: compare two workbook files, write the Diff sheet into a copy, or CSVs.
 
-Reads both workbooks with the openpyxl adapter (no macro runs, no link is followed), scores
+Reads both workbooks' packages (:mod:`.xlsxpackage`: no macro runs, no link is followed), scores
 each with the core and compares the runs with :func:`cityopp_xl.diff.compare`. Neither
 workbook is ever changed: the Diff sheet goes into a copy of the old one.
 """
@@ -15,7 +15,7 @@ from ..errors import InputError, OutputError, Problem
 from ..pipeline import Pipeline, run
 from . import layout, recalculate
 from .package import check_output_folder
-from .xlsx import FileFront, load_book, save_atomically, workbook_lock, write_sheet
+from .xlsx import workbook_lock
 
 #: Files written by ``cityopp diff --csv DIR``.
 CSV_FILES = ("cells.csv", "structure.csv", "moves.csv")
@@ -30,6 +30,8 @@ def score_file(path: Path) -> Pipeline:
 def score_file_with_warnings(path: Path) -> tuple[Pipeline, list[Problem]]:
     """:func:`score_file`, with the warnings of reading and scoring the workbook, each
     naming the workbook (``[book.xlsx]D1 data!B5``)."""
+    from .xlsxpackage import FileFront
+
     path = Path(path)
     front = FileFront(path)
     try:
@@ -68,24 +70,22 @@ def check_diff_copy_path(old: Path, out: Path) -> None:
 
 def write_diff_copy(old: Path, out: Path, output: layout.SheetOutput) -> Path:
     """Write a copy of ``old`` with the Diff sheet ``output`` (replacing an older Diff
-    sheet) to ``out``; ``old`` itself is not changed. ``out`` must keep ``old``'s
-    extension (an .xlsm keeps its VBA project and ribbon byte for byte)."""
+    sheet cityopp-xl wrote; a sheet of the team's named Diff is refused) to ``out``;
+    ``old`` itself is not changed. ``out`` must keep ``old``'s extension; every part of
+    ``old`` but the sheet list and the Diff sheet is copied byte for byte."""
     old, out = Path(old), Path(out)
     check_diff_copy_path(old, out)
+    from .xlsxpackage import FileFront
+
     with workbook_lock(out):
-        book = load_book(old)
-        index = len(book.sheetnames)
-        if output.name in book.sheetnames:
-            index = book.sheetnames.index(output.name)
-            del book[output.name]
-        elif output.after in book.sheetnames:
-            index = book.sheetnames.index(output.after) + 1
-        sheet = book.create_sheet(output.name, index)
-        write_sheet(sheet, output)
-        book.active = index
-        for each in book.worksheets:
-            each.sheet_view.tabSelected = each.title == output.name
-        save_atomically(book, old, out)
+        # The package of OLD edited: its Diff sheet (one cityopp-xl wrote) replaced or
+        # added, every other part copied byte for byte.
+        front = FileFront(old)
+        try:
+            front.write([output], [])
+            front.save(out, active=output.name)
+        finally:
+            front.close()
     return out
 
 

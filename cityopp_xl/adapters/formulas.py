@@ -219,6 +219,7 @@ class _Column:
     variable: str
     header: str
     make: Callable[[str, int], Formula]  # (city, sheet row) -> formula
+    value: Callable[[str], object] = lambda city: None  # city -> what the formula computes
     letter: str = ""
 
 
@@ -254,31 +255,42 @@ def _indicator_sheet(pipeline: Pipeline, inputs: dict[str, InputColumn], cities:
     def body(letter: str) -> str:
         return f"{letter}${first}:{letter}${last}"
 
+    raw, indicator_scores, variable_scores = pipeline["raw"], pipeline["indicator_scores"], pipeline["variable_scores"]
+
+    def cell_of(frame, column: str, blank=""):
+        values = frame[column].to_dict()
+        return lambda city: blank if values[city] != values[city] else layout.cell_value(values[city])
+
     def variable_columns(variable: Variable, dimension: str) -> str:
         name = variable.name
         if variable.prescored:
             source = inputs[name]
-            return add(_Column(dimension, name, "given variable score", lambda city, r: Formula(f"={source.cell(city)}")))
+            return add(_Column(dimension, name, "given variable score", lambda city, r: Formula(f"={source.cell(city)}"), cell_of(raw, name, 0)))
         scores = []
         for indicator in variable.indicators:
             source = inputs[indicator.id]
             direction = indicator.direction
             header = f"{indicator.id} {indicator.name} [{direction}]"
+            score = cell_of(indicator_scores, indicator.id)
             if direction.kind == "target":
+                distances = (raw[indicator.id] - direction.target).abs()
                 distance = add(
-                    _Column(dimension, name, f"{indicator.id} {indicator.name}: distance |x - {_number(direction.target)}|", _distance_maker(source, direction.target))
+                    _Column(dimension, name, f"{indicator.id} {indicator.name}: distance |x - {_number(direction.target)}|", _distance_maker(source, direction.target), cell_of(distances.to_frame("d"), "d"))
                 )
-                scores.append(add(_Column(dimension, name, header, _ranked_maker(f"{distance}{{r}}", body(distance), "<"))))
+                scores.append(add(_Column(dimension, name, header, _ranked_maker(f"{distance}{{r}}", body(distance), "<"), score)))
             elif direction.kind == "tiers":
-                scores.append(add(_Column(dimension, name, header, _tier_maker(source, direction.points))))
+                scores.append(add(_Column(dimension, name, header, _tier_maker(source, direction.points), score)))
             else:
                 comparison = ">" if direction.kind == "higher" else "<"
-                scores.append(add(_Column(dimension, name, header, _input_ranked_maker(source, comparison))))
+                scores.append(add(_Column(dimension, name, header, _input_ranked_maker(source, comparison), score)))
+        variable_score = cell_of(variable_scores, name)
         if len(scores) > 1:
-            total = add(_Column(dimension, name, "sum of indicator scores", _sum_maker(scores)))
-            return add(_Column(dimension, name, f"variable score (sum re-scored, ties {variable.ties})", _rescore_maker(total, body(total), variable.ties)))
+            ids = [i.id for i in variable.indicators]
+            sums = indicator_scores[ids].sum(axis=1).to_frame("s")
+            total = add(_Column(dimension, name, "sum of indicator scores", _sum_maker(scores), cell_of(sums, "s")))
+            return add(_Column(dimension, name, f"variable score (sum re-scored, ties {variable.ties})", _rescore_maker(total, body(total), variable.ties), variable_score))
         if variable.ties == "worst":
-            return add(_Column(dimension, name, layout.HEADER_SINGLE_WORST, _rescore_maker(scores[0], body(scores[0]), "worst")))
+            return add(_Column(dimension, name, layout.HEADER_SINGLE_WORST, _rescore_maker(scores[0], body(scores[0]), "worst"), variable_score))
         return scores[0]
 
     letters: dict[str, str] = {}
@@ -299,9 +311,12 @@ def _indicator_sheet(pipeline: Pipeline, inputs: dict[str, InputColumn], cities:
         ["", "", *[c.variable for c in plan]],
         ["City", "N", *[c.header for c in plan]],
     ]
+    computed = [[None] * (2 + len(plan)) for _ in rows]
+    n = len(cities)
     for i, city in enumerate(cities):
         r = first + i
         rows.append([city, Formula(f"=ROWS($A${first}:$A${last})"), *[c.make(city, r) for c in plan]])
+        computed.append([None, n, *[c.value(city) for c in plan]])
     last_col = column_letter(2 + len(plan))
     output = layout.SheetOutput(
         name=layout.SHEET_INDICATOR_SCORES,
@@ -313,6 +328,7 @@ def _indicator_sheet(pipeline: Pipeline, inputs: dict[str, InputColumn], cities:
         widths={"A": layout.WIDTH_CITY, "B": 5} | {column_letter(3 + i): 14 for i in range(len(plan))},
         freeze="C7",
         formulas=True,
+        formula_values=computed,
     )
     return output, letters
 
@@ -376,6 +392,12 @@ def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: 
         [layout._stamp(run_time)],
         ["Rank", "City", *variables, "Total"],
     ]
+    ranks = pipeline["dimension_ranks"][dimension].to_dict()
+    totals = pipeline["dimension_scores"][dimension].to_dict()
+    scores = {v: pipeline["variable_scores"][v].to_dict() for v in variables}
+    computed = [[None] for _ in rows] + [
+        [layout.cell_value(ranks[city]), None, *[layout.cell_value(scores[v][city]) for v in variables], layout.cell_value(totals[city])] for city in cities
+    ]
     for i, city in enumerate(cities):
         r = first + i
         rows.append(
@@ -397,6 +419,7 @@ def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: 
         heatmaps=[f"{column_letter(3 + i)}{first}:{column_letter(3 + i)}{last}" for i in range(len(variables) + 1)],
         print_title_rows="4:4",
         formulas=True,
+        formula_values=computed,
     )
 
 
@@ -419,6 +442,18 @@ def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str) -> layo
         ],
         [layout._stamp(run_time)],
         ["Rank", "City", *dimensions, "Total", "Tier"],
+    ]
+    overall = pipeline["overall"]
+    dimension_scores = pipeline["dimension_scores"]
+    computed = [[None] for _ in rows] + [
+        [
+            layout.cell_value(overall.at[city, "rank"]),
+            None,
+            *[layout.cell_value(dimension_scores.at[city, d]) for d in dimensions],
+            layout.cell_value(overall.at[city, "overall"]),
+            overall.at[city, "tier"],
+        ]
+        for city in cities
     ]
     for i, city in enumerate(cities):
         r = first + i
@@ -447,4 +482,5 @@ def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str) -> layo
         widths={"A": 6, "B": layout.WIDTH_CITY} | {column_letter(3 + i): layout.WIDTH_SCORE for i in range(len(dimensions) + 1)} | {tier_col: 13},
         freeze="C5",
         formulas=True,
+        formula_values=computed,
     )

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -192,7 +193,10 @@ def _canonical(value) -> str:
 
 
 def _grid(rows: list[list], skip: Iterable[str] = ()) -> list[list[str]]:
-    grid = [[_canonical(v) for v in row] for row in rows]
+    # Whole numbers (most cells of the score sheets) inline: a call per cell is a third
+    # of the time on 2.8 million cells.
+    canonical, limit = _canonical, 10**12
+    grid = [[str(v) if type(v) is int and -limit < v < limit else canonical(v) for v in row] for row in rows]
     for cell in skip:
         match = _A1.fullmatch(cell)
         if not match:
@@ -219,13 +223,12 @@ def _row_digests(grid: list[list[str]]) -> list[str]:
 
 
 def _column_digests(grid: list[list[str]]) -> list[str]:
-    width = max((len(r) for r in grid), default=0)
     digests = []
-    for col in range(width):
-        cells = [row[col] if col < len(row) else "" for row in grid]
-        while cells and cells[-1] == "":
-            cells.pop()
-        digests.append(_hash(cells)[:_DIGEST])
+    for column in itertools.zip_longest(*grid, fillvalue=""):
+        end = len(column)
+        while end and column[end - 1] == "":
+            end -= 1
+        digests.append(_hash(column[:end])[:_DIGEST])
     return digests
 
 
@@ -341,6 +344,19 @@ class StoredFingerprint:
     row_digests: tuple[str, ...]
     column_digests: tuple[str, ...]
     skip: tuple[str, ...]
+
+
+def find_stamped_outputs(names: Iterable[str], values_of: Callable[[str], list[list]]) -> set[str]:
+    """The sheets named like output sheets that show they were written by cityopp-xl,
+    whatever wrote them (a file run, Excel, an earlier version): the stamp in their first
+    rows (:func:`layout.has_legacy_stamp`), or, for a sheet whose stamp is a formula a
+    reader may not see the value of, a line in the fingerprint block of a stamped Log."""
+    candidates = [name for name in names if layout.is_owned(name)]
+    stamped = {name for name in candidates if layout.has_legacy_stamp(values_of(name))}
+    if layout.SHEET_LOG in stamped:
+        listed = read_output_fingerprints(values_of(layout.SHEET_LOG))
+        stamped |= {name for name in candidates if name in listed}
+    return stamped
 
 
 def read_output_fingerprints(log_rows: list[list]) -> dict[str, StoredFingerprint]:

@@ -100,6 +100,31 @@ def is_owned(sheet: str) -> bool:
     return sheet in FIXED_OUTPUT_SHEETS or bool(_SCORE_SHEET.fullmatch(sheet))
 
 
+#: The hidden sheet-scoped defined name that records a sheet as written by cityopp-xl
+#: (the file front end records the part's CRC-32 and size there).
+OWNED_NAME = "CityOpp.Owned"
+#: The stamp every output sheet carries in its first rows (a sheet without a record, written
+#: in Excel or by an earlier version, is recognised by it).
+LEGACY_MARKS = ("Written by cityopp-xl", "Not calculated yet: Recalculate")
+
+
+def has_legacy_stamp(rows: list[list]) -> bool:
+    """Whether a sheet's first three rows carry the stamp of an output sheet
+    (:data:`LEGACY_MARKS`)."""
+    texts = [str(row[0] or "") for row in rows[:3] if row]
+    return any(mark in text for text in texts for mark in LEGACY_MARKS)
+
+
+def foreign_sheet_problem(sheet: str) -> Problem:
+    """The error for a sheet named like an output sheet that cityopp-xl did not write: a
+    Recalculate would replace or delete it, and it is the team's."""
+    return Problem(
+        sheet,
+        f"a sheet '{sheet}' that cityopp-xl did not write, named like one of its output sheets",
+        f"output sheet names left to cityopp-xl: rename the sheet '{sheet}' (nothing was changed)",
+    )
+
+
 def data_table_name(position: int) -> str:
     return f"Data_D{position}"
 
@@ -220,6 +245,10 @@ class SheetOutput:
     align_right: list[str] = field(default_factory=list)
     #: The printed range (the table's columns: longer text past them is not printed).
     print_area: str | None = None
+    #: In live-formula mode, what each formula cell of ``cells`` computes, as the engine
+    #: scored it (rows from A1, None where unknown): a file writer saves them as the
+    #: formulas' cached values, so a viewer that never recalculates shows the scores.
+    formula_values: list[list] | None = None
 
 
 #: The longest text an Excel cell holds; openpyxl cuts a longer one silently.
@@ -266,7 +295,8 @@ def cell_value(value):
 
 def _rect(rows: list[list]) -> list[list]:
     width = max(len(r) for r in rows)
-    return [[cell_value(v) for v in r] + [None] * (width - len(r)) for r in rows]
+    # ints, texts and blanks (most cells) are kept as they are without a call each
+    return [[v if type(v) is int or type(v) is str or v is None else cell_value(v) for v in r] + [None] * (width - len(r)) for r in rows]
 
 
 def _sorted_by_rank(frame: pd.DataFrame, rank: pd.Series, order: list[str]) -> pd.DataFrame:
@@ -711,7 +741,9 @@ def add_stale_check(outputs: list[SheetOutput], inputs) -> None:
     rows.append([])
     rows.append(list(LOG_STALE_HEADER))
     header = len(rows)
-    rows.append([LOG_STALE_SUMMARY, ""])
+    # The values under the formulas are what they show while nothing changed (a file
+    # writer saves them as the formulas' cached values).
+    rows.append([LOG_STALE_SUMMARY, "", "up to date"])
     summary = f"B{len(rows)}"
     first_count = len(rows) + 1
     placed = []
@@ -724,7 +756,7 @@ def add_stale_check(outputs: list[SheetOutput], inputs) -> None:
     formulas = {}
     for offset, (copy, area) in enumerate(placed):
         row = first_count + offset
-        rows.append([copy.sheet, "", _reference(copy.sheet, copy.area), _reference(SHEET_LOG, area)])
+        rows.append([copy.sheet, 0, _reference(copy.sheet, copy.area), _reference(SHEET_LOG, area)])
         formulas[f"B{row}"] = f'=IFERROR(SUMPRODUCT(1-EXACT({_reference(copy.sheet, copy.area)}&"",{_reference(SHEET_LOG, area)}&"")),-1)'
     names = "&".join(f'IF(B{first_count + k}<>0,{_text_literal(", " + copy.sheet)},"")' for k, (copy, _) in enumerate(placed))
     formulas[summary] = f"=MID({names},3,2000)"
@@ -837,10 +869,11 @@ def polish(output: SheetOutput) -> SheetOutput:
     if table_columns > 1:
         last = column_letter(table_columns)
         for number, row in enumerate(output.cells[1:], start=2):
-            filled = [i for i, v in enumerate(row) if v is not None]
-            # Every text wider than column A, not only those wider than the table: the
-            # number of formatting calls must not depend on the numbers in the text.
-            if filled != [0] or not isinstance(row[0], str) or len(row[0]) <= width_of(1):
+            # One text in column A and nothing else (counted in C: a score sheet has
+            # thousands of rows). Every text wider than column A, not only those wider
+            # than the table: the number of formatting calls must not depend on the
+            # numbers in the text.
+            if not row or not isinstance(row[0], str) or row.count(None) != len(row) - 1 or len(row[0]) <= width_of(1):
                 continue
             merged.append(f"A{number}:{last}{number}")
             heights[number] = text_lines(row[0], table_width, NOTE_FILL) * LINE_HEIGHT

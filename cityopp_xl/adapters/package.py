@@ -25,11 +25,15 @@ deletes such leftovers while the workbook's lock is held (so no other run owns t
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
+import tempfile
 import posixpath
 import re
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Callable
 from xml.etree import ElementTree
 
 from ..errors import CityOppError, OutputError, Problem
@@ -239,3 +243,39 @@ def check_output_folder(path: Path) -> None:
     folder = Path(path).parent
     if not folder.is_dir():
         raise OutputError(f"{path}: the folder '{folder}' does not exist, expected an existing folder; nothing was written")
+
+
+def write_atomically(target: Path, like: Path, write: Callable[[Path], None]) -> None:
+    """Write ``target`` whole or not at all: ``write`` fills a temporary file beside it
+    (given the permissions of ``target``, or of ``like`` when ``target`` is new), which is
+    flushed to disk and moved into place; a failed write leaves ``target`` as it was."""
+    target = Path(target)
+    handle, temporary = tempfile.mkstemp(prefix=temporary_prefix(target), suffix=target.suffix, dir=target.parent)
+    os.close(handle)
+    temporary = Path(temporary)
+    try:
+        # mkstemp makes the file private: give it the workbook's own permissions.
+        existing = target if target.exists() else Path(like)
+        os.chmod(temporary, stat.S_IMODE(existing.stat().st_mode))
+        write(temporary)
+        flush_to_disk(temporary)
+        os.replace(temporary, target)
+        flush_to_disk(target.parent)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temporary.unlink()
+
+
+def flush_to_disk(path: Path) -> None:
+    """fsync a file (or a folder, so a rename survives a power cut); where the system
+    cannot sync folders, nothing is lost but that guarantee."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)

@@ -22,7 +22,11 @@ SheetValues = Callable[[str], list[list]]
 
 
 def read_inputs(
-    sheet_names: Iterable[str], values_of: SheetValues, features_of: Callable[[str], SheetFeatures] | None = None
+    sheet_names: Iterable[str],
+    values_of: SheetValues,
+    features_of: Callable[[str], SheetFeatures] | None = None,
+    *,
+    unchanged_outputs: Iterable[str] = (),
 ) -> tuple[Inputs | None, list[Problem]]:
     """Read and check every input sheet.
 
@@ -35,6 +39,8 @@ def read_inputs(
         tables (:class:`~.integrity.SheetFeatures`): merged cells in an input table are an
         error, hidden rows and columns a warning; an Excel table bounds its input table
         and its totals row is skipped.
+    unchanged_outputs : output sheets known to be exactly as the add-in wrote them (a
+        file front end compares each part with its record): not read for hand edits.
 
     Returns
     -------
@@ -116,7 +122,9 @@ def read_inputs(
         except SheetTooLargeError:
             return []  # an oversized output sheet is simply replaced
 
-    problems += find_edited_outputs(names, output_rows)
+    unchanged = set(unchanged_outputs)
+    if any(layout.is_owned(n) and n not in unchanged for n in names):
+        problems += find_edited_outputs([n for n in names if n not in unchanged or n == layout.SHEET_LOG], output_rows)
     if len(frames) == len(framework.dimensions):
         values = pd.concat(frames, axis=1)
         sheets = f"{layout.data_sheet(1)} to {layout.data_sheet(len(frames))}" if len(frames) > 1 else layout.data_sheet(1)

@@ -1,7 +1,7 @@
 """One Recalculate (and Validate, Analyze, and the reading of Compare) for every front end.
 
 The sequence read → check → score → render → write is written here once. A front end
-is what it runs on: a workbook file (:class:`.xlsx.FileFront`, the command line) or a
+is what it runs on: a workbook file (:class:`.xlsxpackage.FileFront`, the command line) or a
 live Excel book (:class:`.book.ExcelFront`, the ribbon). Each implements only
 :class:`WorkbookFront`: read a sheet's values and features, say which sheets the add-in
 owns, write the owned outputs, and show problems. So both run the same checks (merged
@@ -40,6 +40,10 @@ class WorkbookFront(Protocol):
 
     def owned(self) -> set[str]:
         """The sheets this add-in wrote (the ownership record)."""
+
+    def unchanged(self) -> set[str]:
+        """The owned sheets known to be exactly as the add-in wrote them (not read for
+        hand edits); may be empty when the front end cannot tell."""
 
     def write(self, outputs: list[layout.SheetOutput], delete: list[str]) -> None:
         """Replace or add the owned ``outputs``, delete the owned sheets in ``delete``
@@ -81,17 +85,10 @@ def read(front: WorkbookFront) -> tuple[Inputs | None, list[Problem], Callable[[
         return cache[sheet]
 
     names = front.sheet_names()
-    inputs, problems = read_inputs(names, values_of, front.features)
+    inputs, problems = read_inputs(names, values_of, front.features, unchanged_outputs=front.unchanged())
     owned = front.owned()
     foreign = [name for name in names if layout.is_owned(name) and name not in owned]
-    problems += [
-        Problem(
-            name,
-            f"a sheet '{name}' that cityopp-xl did not write, named like one of its output sheets",
-            f"output sheets left to cityopp-xl: rename the sheet '{name}' (it would be replaced)",
-        )
-        for name in foreign
-    ]
+    problems += [layout.foreign_sheet_problem(name) for name in foreign]
     if foreign:
         inputs = None
     return inputs, problems, values_of

@@ -11,8 +11,6 @@ import contextlib
 import dataclasses
 import datetime as _dt
 import os
-import stat
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -20,15 +18,6 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from lxml import etree
-import openpyxl
-from openpyxl.formatting.rule import ColorScaleRule, FormulaRule
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.styles.cell_style import StyleArray
-from openpyxl.utils import get_column_letter, range_boundaries
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
-from openpyxl.worksheet.page import PageMargins
-from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from .. import pipeline as pipeline_module
 from ..errors import CityOppError, InputError, Problem
@@ -39,9 +28,8 @@ from .collector import paused_garbage_collection
 from . import recalculate
 from .inuse import check_replaceable
 from .integrity import SheetFeatures, TableRange, check_sheet_size
-from .package import PackageError, check_package, remove_stale_temporaries, temporary_prefix
+from .package import PackageError, check_package, remove_stale_temporaries, write_atomically
 from .reader import read_inputs
-from .unparsed import UnparsedSheet, UnsafeSheetXML, check_no_unparsed, load_replacing_owned
 
 try:  # openpyxl parses through defusedxml when it is installed (a dependency)
     from defusedxml import DefusedXmlException as _UNSAFE_XML
@@ -52,8 +40,19 @@ except ImportError:  # pragma: no cover - the pre-flight check still refuses DTD
 
 
 MACRO_SUFFIXES = {".xlsm", ".xltm", ".xlam"}
-HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
-INPUT_FILL = PatternFill("solid", fgColor="FFF7E0")
+#: openpyxl is imported where it is used: a Recalculate or a validation of a file never
+#: needs it (adapters/xlsxpackage.py), and importing it is a fifth of the run on a
+#: 60-city workbook.
+_FILLS = {"HEADER_FILL": "DDE4EE", "INPUT_FILL": "FFF7E0"}
+
+
+def __getattr__(name: str):
+    """The fills of the presentation sheets (openpyxl objects, made on first use)."""
+    if name in _FILLS:
+        from openpyxl.styles import PatternFill
+
+        return PatternFill("solid", fgColor=_FILLS[name])
+    raise AttributeError(name)
 #: The workbook's font, named on every font set here (a font without a name falls back to
 #: the application's default, a serif face in some of them).
 FONT_NAME = "Calibri"
@@ -98,6 +97,11 @@ def load_book(path: Path, *, read_only: bool = False, data_only: bool = False, o
     PackageError
         When the file is refused or openpyxl cannot read it, with the reason.
     """
+    from .unparsed import UnsafeSheetXML
+    from .unparsed import load_replacing_owned
+    from openpyxl.utils.exceptions import InvalidFileException
+    import openpyxl
+
     path = Path(path)
     check_package(path)
     keep_vba = path.suffix.lower() in MACRO_SUFFIXES and not read_only
@@ -129,6 +133,8 @@ def load_book(path: Path, *, read_only: bool = False, data_only: bool = False, o
 def _sheet_rows(worksheet) -> list[list]:
     """A sheet's values from A1, refused first when its used range is over the limits
     of :mod:`.integrity` (before a million empty rows are materialised)."""
+    from .unparsed import UnparsedSheet
+
     if isinstance(worksheet, UnparsedSheet):
         values = worksheet.cell_values
         return _rows_from(worksheet.title, values, values.items())
@@ -159,6 +165,9 @@ def _rows_from(title: str, positions, values) -> list[list]:
 
 def _formula_text(value) -> str | None:
     """The formula a cell holds (plain, array or data-table formula), else None."""
+    from openpyxl.worksheet.formula import ArrayFormula
+    from openpyxl.worksheet.formula import DataTableFormula
+
     if isinstance(value, str):
         return value if value.startswith("=") else None
     if isinstance(value, ArrayFormula):
@@ -182,6 +191,8 @@ def sheet_features(worksheet) -> SheetFeatures:
 def excel_tables(worksheet) -> tuple[TableRange, ...]:
     """The Excel tables of a loaded sheet, each from its header row (a table shown
     without one starts on the row below its header cells)."""
+    from openpyxl.utils import range_boundaries
+
     found = []
     for table in worksheet.tables.values():
         try:
@@ -239,70 +250,17 @@ def read_book(book, path: Path) -> tuple[Inputs | None, list[Problem]]:
         _close_cached(cached)
 
 
-class FileFront:
-    """A workbook file as a front end of the one Recalculate (:mod:`.recalculate`).
-
-    Reads through openpyxl (the owned sheets as values only, :mod:`.unparsed`); writes
-    the outputs into the loaded book and saves it to ``target`` atomically; a run that
-    problems block raises :class:`InputError` (the command line prints every problem)
-    and writes nothing. Ownership is by name: every sheet named like an output sheet is
-    taken as written by cityopp-xl.
-    """
-
-    def __init__(self, path: Path, target: Path | None = None):
-        self.path = Path(path)
-        self.target = Path(target) if target is not None else self.path
-        self.name = self.path.name
-        self.book = load_book(self.path, owned_as_values=True)
-        self._cached: dict = {}
-        self._values = _values_of(self.book, self.path, self._cached)
-
-    def sheet_names(self) -> list[str]:
-        return list(self.book.sheetnames)
-
-    def values(self, sheet: str) -> list[list]:
-        return self._values(sheet)
-
-    def features(self, sheet: str) -> SheetFeatures:
-        return sheet_features(self.book[sheet])
-
-    def owned(self) -> set[str]:
-        return {name for name in self.book.sheetnames if layout.is_owned(name)}
-
-    def write(self, outputs: list[layout.SheetOutput], delete: list[str]) -> None:
-        _close_cached(self._cached)
-        book = self.book
-        for name in delete:
-            del book[name]
-        write_outputs(book, outputs)
-        formulas = any(output.formulas for output in outputs)
-        outputs.clear()  # written: the caller's copy of every output cell is not needed while saving
-        if formulas:
-            # openpyxl stores no computed results: Excel recalculates every formula on open.
-            book.calculation.fullCalcOnLoad = True
-        book.active = book.sheetnames.index(layout.SHEET_OVERALL)
-        for sheet in book.worksheets:
-            sheet.sheet_view.tabSelected = sheet.title == layout.SHEET_OVERALL
-        save_atomically(book, self.path, self.target)
-
-    def show_problems(self, problems: list[Problem], *, blocked: bool, summary: str) -> None:
-        _close_cached(self._cached)
-        if blocked:
-            raise InputError(problems)
-
-    def progress(self, text: str | None) -> None:
-        pass
-
-    def close(self) -> None:
-        """Close the copy opened to read formulas' saved values (reading is done)."""
-        _close_cached(self._cached)
-
-
 def validate_file(path: Path) -> tuple[Inputs | None, list[Problem], pipeline_module.Pipeline | None]:
     """Check a workbook without writing anything; scores it when it can, to find the
     warnings scoring itself raises (pre-scored columns that break their rule), and one
     warning per input sheet changed since the last Recalculate (from the Log sheet)."""
-    outcome = recalculate.validate(FileFront(path))
+    from .xlsxpackage import FileFront
+
+    front = FileFront(Path(path))
+    try:
+        outcome = recalculate.validate(front)
+    finally:
+        front.close()
     return outcome.inputs, outcome.problems, outcome.pipeline
 
 
@@ -329,6 +287,10 @@ def write_outputs(book, outputs: list[layout.SheetOutput]) -> None:
 
 def write_sheet(sheet, output: layout.SheetOutput) -> None:
     """Write one :class:`~layout.SheetOutput` (values, then its bounded formats)."""
+    from openpyxl.formatting.rule import FormulaRule
+    from openpyxl.styles import Alignment
+    from openpyxl.styles import Font
+
     for row in output.cells:
         # Blank cells are left out (a third of the Log and Analysis cells): openpyxl would
         # make a cell object for each, to write nothing for it.
@@ -384,6 +346,8 @@ def _style_area(sheet, area: str, attribute: str, value) -> None:
     of ``area``: through openpyxl on the first cell, then its style id copied to the others.
     Set cell by cell, openpyxl looks the same style up again for every cell (a whole
     column of bold totals on 20 score sheets of 3,000 cities, bench/run.py)."""
+    from openpyxl.styles.cell_style import StyleArray
+
     key = _STYLE_KEYS[attribute]
     style_id = None
     for row in sheet[area]:
@@ -399,6 +363,8 @@ def _style_area(sheet, area: str, attribute: str, value) -> None:
 
 def score_color_scale() -> ColorScaleRule:
     """The heatmap of :attr:`layout.SheetOutput.heatmaps`: lowest red, median yellow, highest green."""
+    from openpyxl.formatting.rule import ColorScaleRule
+
     return ColorScaleRule(
         start_type="min", start_color="F8696B",
         mid_type="percentile", mid_value=50, mid_color="FFEB84",
@@ -408,6 +374,8 @@ def score_color_scale() -> ColorScaleRule:
 
 def correlation_color_scale() -> ColorScaleRule:
     """The heatmap of :attr:`layout.SheetOutput.color_scales`: -1 red, 0 white, +1 green."""
+    from openpyxl.formatting.rule import ColorScaleRule
+
     return ColorScaleRule(
         start_type="num", start_value=-1, start_color="F8696B",
         mid_type="num", mid_value=0, mid_color="FFFFFF",
@@ -418,6 +386,8 @@ def correlation_color_scale() -> ColorScaleRule:
 def landscape(sheet, pages_wide: int = 1, pages_tall: int = 0) -> None:
     """Print on landscape A4 pages, ``pages_wide`` pages across and ``pages_tall`` down (0:
     as many as needed), with the sheet's name and the page number in the footer."""
+    from openpyxl.worksheet.page import PageMargins
+
     sheet.page_setup.orientation = "landscape"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = pages_wide
@@ -486,41 +456,18 @@ def _lock_handle(handle, message: str) -> None:
 def save_atomically(book, original: Path, target: Path) -> None:
     """Save ``book`` to ``target`` through a temporary file in the same folder, restore
     the original's VBA project and ribbon parts, then move it into place."""
-    target = Path(target)
-    handle, temporary = tempfile.mkstemp(prefix=temporary_prefix(target), suffix=target.suffix, dir=target.parent)
-    os.close(handle)
-    temporary = Path(temporary)
-    try:
-        # mkstemp makes the file private: give it the workbook's own permissions.
-        existing = target if target.exists() else Path(original)
-        os.chmod(temporary, stat.S_IMODE(existing.stat().st_mode))
+
+    from .unparsed import check_no_unparsed
+
+    def save(temporary: Path) -> None:
         check_no_unparsed(book)
         book.save(temporary)
         if Path(original).suffix.lower() in MACRO_SUFFIXES:
             from . import macros
 
             macros.restore_macro_parts(Path(original), temporary)
-        _flush_to_disk(temporary)
-        os.replace(temporary, target)
-        _flush_to_disk(target.parent)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
 
-
-def _flush_to_disk(path: Path) -> None:
-    """fsync a file (or a folder, so a rename survives a power cut); where the system
-    cannot sync folders, nothing is lost but that guarantee."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
+    write_atomically(target, original, save)
 
 
 def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = None, formulas: bool | None = None) -> RunResult:
@@ -536,10 +483,17 @@ def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = N
     target = Path(out) if out is not None else path
     if target.suffix.lower() != path.suffix.lower():
         raise CityOppError(f"{target}: the output must keep the workbook's extension {path.suffix}")
+    from .xlsxpackage import FileFront
+
     check_replaceable(target)  # read-only, or open in Excel or LibreOffice: refused
     with workbook_lock(target), paused_garbage_collection():
         removed = remove_stale_temporaries(target)  # left by a run killed while saving
-        outcome = recalculate.recalculate(FileFront(path, target), run_time=run_time, formulas=formulas)
+        front = FileFront(path)  # the package is edited: every part not owned is copied
+        try:
+            outcome = recalculate.recalculate(front, run_time=run_time, formulas=formulas)
+            front.save(target, active=layout.SHEET_OVERALL)
+        finally:
+            front.close()
     return RunResult(outcome.pipeline, outcome.problems, target, removed)
 
 
@@ -547,6 +501,9 @@ def recalc_file(path: Path, out: Path | None = None, *, run_time: str | None = N
 
 
 def _title_rows(sheet, title: str, note: str) -> None:
+    from openpyxl.styles import Alignment
+    from openpyxl.styles import Font
+
     sheet["A1"] = title
     sheet["A1"].font = Font(name=FONT_NAME, bold=True, size=layout.TITLE_FONT_SIZE)
     sheet["A2"] = note
@@ -554,6 +511,10 @@ def _title_rows(sheet, title: str, note: str) -> None:
 
 
 def _add_table(sheet, name: str, header_row: int, columns: int, rows: int) -> None:
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table
+    from openpyxl.worksheet.table import TableStyleInfo
+
     reference = f"A{header_row}:{get_column_letter(columns)}{header_row + max(rows, 1)}"
     table = Table(displayName=name, ref=reference)
     table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
@@ -561,6 +522,8 @@ def _add_table(sheet, name: str, header_row: int, columns: int, rows: int) -> No
 
 
 def _header(sheet, row: int, values: list) -> None:
+    from openpyxl.styles import Font
+
     for column, value in enumerate(values, start=1):
         cell = sheet.cell(row=row, column=column, value=value)
         cell.font = Font(name=FONT_NAME, size=11, bold=True)
@@ -587,6 +550,11 @@ def write_input_workbook(
         (NaN left blank), or None for an empty template.
     published : DataFrame indexed by city (dimension columns, overall, overall_rank) or None.
     """
+    from openpyxl.styles import Alignment
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    import openpyxl
+
     settings = settings or Settings()
     book = openpyxl.Workbook()
     book.properties.creator = "cityopp-xl"
@@ -683,6 +651,8 @@ def write_input_workbook(
 
 
 def _about(sheet, title: str, framework: Framework, about: list[str]) -> None:
+    from openpyxl.styles import Font
+
     lines = [
         title,
         "",

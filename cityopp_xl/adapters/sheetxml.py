@@ -1,0 +1,819 @@
+"""Worksheet XML without a spreadsheet object model: read a sheet's values and features,
+write an output sheet as its part.
+
+Reading (:func:`read_sheet`): one pass of lxml over a worksheet part gives the values
+from A1 as openpyxl would read them with ``data_only=True`` (numbers, shared and inline
+strings with their rich-text runs joined, booleans, error codes, dates by number format
+and ``t="d"`` cells), a formula cell as its saved value, or
+:class:`~cityopp_xl.validate.UncalculatedFormula` when none was saved; and the sheet's
+:class:`~.integrity.SheetFeatures` (merged ranges, hidden rows and columns). Workbooks
+saved by Excel, LibreOffice, openpyxl and XlsxWriter are read the same way.
+
+Writing (:func:`render_sheet`): a :class:`~.layout.SheetOutput` becomes worksheet XML,
+formatted row by row as text (no cell objects), streamed to the package in chunks. Strings
+are written inline (``t="inlineStr"``), so the workbook's shared-strings table is never
+touched; formula cells carry their cached values (:attr:`.layout.SheetOutput.formula_values`, or the value a formula is written over). Cell styles
+come from :class:`StyleBook`, which appends the few styles the output sheets use to
+``styles.xml`` and finds them again on the next run (so a second Recalculate writes the
+same part).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from lxml import etree
+
+from ..model import column_letter, column_number
+from ..validate import UncalculatedFormula
+from . import layout
+from .integrity import SheetFeatures
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_NS = f"{{{MAIN}}}"
+_ROW, _CELL, _VALUE, _FORMULA, _INLINE, _TEXT, _RUN, _PHONETIC = (
+    f"{_NS}{tag}" for tag in ("row", "c", "v", "f", "is", "t", "r", "rPh")
+)
+_COLS, _COL, _MERGE = f"{_NS}cols", f"{_NS}col", f"{_NS}mergeCell"
+
+#: Day 0 of a workbook's dates (openpyxl's CALENDAR_WINDOWS_1900 and CALENDAR_MAC_1904);
+#: openpyxl's date helpers are imported only where a date is read (importing openpyxl is
+#: a fifth of a Recalculate of a 60-city workbook, which never needs it).
+WINDOWS_1900 = _dt.datetime(1899, 12, 30)
+MAC_1904 = _dt.datetime(1904, 1, 1)
+
+PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True)
+
+
+class UnsafeXML(ValueError):
+    """An XML part that declares a document type (never in a part Excel writes)."""
+
+
+def parse(xml: bytes):
+    """Parse a package part: no entity is resolved, no DTD loaded, no network used, and a
+    part that declares a document type is refused."""
+    root = etree.fromstring(xml, PARSER)
+    if root.getroottree().docinfo.doctype:
+        raise UnsafeXML("an XML part declares a document type")
+    return root
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def rich_text(element) -> str:
+    """The text of a shared or inline string: its ``<t>``, or its runs' ``<t>`` joined
+    (phonetic runs left out)."""
+    direct = element.find(_TEXT)
+    if direct is not None:
+        return direct.text or ""
+    return "".join(t.text or "" for run in element.iterfind(_RUN) for t in run.iterfind(_TEXT))
+
+
+def shared_strings(xml: bytes | None) -> list[str]:
+    if not xml:
+        return []
+    return [rich_text(si) for si in parse(xml)]
+
+
+@dataclass(frozen=True)
+class DateStyles:
+    """Which cell styles (indices into ``cellXfs``) format numbers as dates or durations."""
+
+    dates: frozenset[int] = frozenset()
+    durations: frozenset[int] = frozenset()
+    epoch: _dt.datetime = WINDOWS_1900
+
+
+def date_styles(styles_xml: bytes | None, date1904: bool = False) -> DateStyles:
+    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+
+    epoch = MAC_1904 if date1904 else WINDOWS_1900
+    if not styles_xml:
+        return DateStyles(epoch=epoch)
+    root = parse(styles_xml)
+    formats = dict(BUILTIN_FORMATS)
+    for numfmt in root.iterfind(f"{_NS}numFmts/{_NS}numFmt"):
+        try:
+            formats[int(numfmt.get("numFmtId"))] = numfmt.get("formatCode") or ""
+        except (TypeError, ValueError):
+            continue
+    dates, durations = set(), set()
+    for index, xf in enumerate(root.iterfind(f"{_NS}cellXfs/{_NS}xf")):
+        try:
+            code = formats.get(int(xf.get("numFmtId") or 0), "")
+        except ValueError:
+            continue
+        if code and is_date_format(code):
+            dates.add(index)
+            if is_timedelta_format(code):
+                durations.add(index)
+    return DateStyles(frozenset(dates), frozenset(durations), epoch)
+
+
+_A1 = re.compile(r"([A-Z]{1,3})(\d+)$")
+
+
+def _number(text: str):
+    """A saved number as openpyxl reads it: an int when it has no point or exponent."""
+    if "." in text or "E" in text or "e" in text:
+        return float(text)
+    return int(text)
+
+
+@dataclass
+class SheetRead:
+    """What :func:`read_sheet` found: values by (row, column) from 1, and features (or,
+    read by python-calamine, ``rows`` from A1 instead of ``values``)."""
+
+    values: dict[tuple[int, int], object] | None
+    features: SheetFeatures
+    rows: list[list] | None = None
+
+
+def calamine_values(rows: list[list]) -> list[list] | None:
+    """python-calamine's rows as :func:`read_sheet` gives them (whole numbers as int, blank
+    cells as None, trailing blank rows dropped), or None when a cell holds a type it does
+    not read the same way (dates, durations)."""
+    out = []
+    for row in rows:
+        converted = []
+        for value in row:
+            kind = type(value)
+            if kind is float:
+                converted.append(int(value) if value.is_integer() and abs(value) < 2**53 else value)
+            elif kind is str:
+                converted.append(value if value else None)
+            elif kind is int or kind is bool:
+                converted.append(value)
+            else:
+                return None
+        out.append(converted)
+    while out and all(v is None for v in out[-1]):
+        out.pop()
+    return out
+
+
+def read_sheet(xml: bytes, strings: list[str], styles: DateStyles) -> SheetRead:
+    """The values and features of a worksheet part (see the module docstring).
+
+    The part is parsed whole by lxml (which checks it is well-formed and refuses a
+    document type); the cells are then read from its text by :func:`_scan_cells` when it
+    is written the way spreadsheet applications write it (unprefixed elements, every cell
+    addressed, UTF-8), which is several times faster than visiting each element from
+    Python, or else element by element (:func:`_visit_cells`). Both give the same values.
+    """
+    root = parse(xml)
+    values = _scan_cells(xml, strings, styles)
+    if values is None:
+        values = _visit_cells(root, strings, styles)
+    return SheetRead(values, _features(root))
+
+
+def read_features(xml: bytes) -> SheetFeatures:
+    """The merged ranges and hidden rows and columns of a worksheet part (the part is
+    parsed only when it has any)."""
+    if b"mergeCell" not in xml and b"hidden=" not in xml:
+        return SheetFeatures()
+    return _features(parse(xml))
+
+
+def _features(root) -> SheetFeatures:
+    hidden_rows = []
+    row_number = 0
+    for row in root.iter(_ROW):
+        number = row.get("r")
+        row_number = int(number) if number and number.isdigit() else row_number + 1
+        if row.get("hidden") in ("1", "true"):
+            hidden_rows.append(row_number)
+    merged = []
+    for merge in root.iter(_MERGE):
+        ref = merge.get("ref") or ""
+        first, _, last = ref.partition(":")
+        a, b = _A1.match(first), _A1.match(last or first)
+        if a and b:
+            merged.append((int(a.group(2)), column_number(a.group(1)), int(b.group(2)), column_number(b.group(1))))
+    hidden_columns: list[int] = []
+    for col in root.iter(_COL):
+        if col.get("hidden") in ("1", "true"):
+            low, high = int(col.get("min") or 0), int(col.get("max") or 0)
+            if low:
+                hidden_columns.extend(range(low, min(high or low, 16_384) + 1))
+    return SheetFeatures(tuple(merged), tuple(hidden_rows), tuple(hidden_columns))
+
+
+def _visit_cells(root, strings: list[str], styles: DateStyles) -> dict[tuple[int, int], object]:
+    values: dict[tuple[int, int], object] = {}
+    columns: dict[str, int] = {}
+    dates = styles.dates
+    row_number = 0
+    for row in root.iter(_ROW):
+        number = row.get("r")
+        row_number = int(number) if number and number.isdigit() else row_number + 1
+        column = 0
+        for cell in row.iterchildren(_CELL):
+            coordinate = cell.get("r")
+            if coordinate:
+                match = _A1.match(coordinate)
+                letters = match.group(1) if match else None
+                column = columns.get(letters) if letters else None
+                if column is None:
+                    column = columns[letters] = column_number(letters)
+            else:
+                column += 1
+            values[row_number, column] = _cell_value(cell, strings, styles, dates)
+    return values
+
+
+_SCAN_CELL = re.compile(r'<c r="([A-Z]{1,3})([0-9]+)"([^>]*?)(?:/>|>(.*?)</c>)', re.S)
+_SCAN_V = re.compile(r"<v(?:\s[^>]*)?>(.*?)</v>", re.S)
+_SCAN_F = re.compile(r"<f(?:\s[^>]*)?(?:/>|>(.*?)</f>)", re.S)
+_SCAN_T = re.compile(r"<t(?:\s[^>]*)?(?:/>|>(.*?)</t>)", re.S)
+_SCAN_PHONETIC = re.compile(r"<rPh\b.*?</rPh>", re.S)
+_SCAN_KIND = re.compile(r'\bt="([a-zA-Z]+)"')
+_SCAN_STYLE = re.compile(r'\bs="([0-9]+)"')
+
+
+def _unescape(text: str) -> str:
+    return html.unescape(text) if "&" in text else text
+
+
+def _scan_cells(xml: bytes, strings: list[str], styles: DateStyles) -> dict[tuple[int, int], object] | None:
+    """The cells of a part read from its text, or None when it is not in the plain form
+    this reads (then :func:`_visit_cells` reads it)."""
+    head = xml[:200]
+    if b"encoding=" in head and not re.search(rb'encoding=["\']utf-?8["\']', head, re.I):
+        return None
+    try:
+        text = xml.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if re.search(r"<[A-Za-z_][\w.-]*:(?:c|row|v|f|is|t)\b", text) or "<![CDATA[" in text:
+        return None
+    found = _SCAN_CELL.findall(text)
+    if len(found) != text.count("<c ") + text.count("<c>") + text.count("<c/"):
+        return None
+    values: dict[tuple[int, int], object] = {}
+    columns: dict[str, int] = {}
+    dates, epoch, durations = styles.dates, styles.epoch, styles.durations
+    for letters, number, attributes, inner in found:
+        column = columns.get(letters)
+        if column is None:
+            column = columns[letters] = column_number(letters)
+        kind = "n"
+        if "t=" in attributes:
+            match = _SCAN_KIND.search(attributes)
+            kind = match.group(1) if match else "n"
+        if not inner:
+            values[int(number), column] = None
+            continue
+        if kind == "inlineStr":
+            if "<is" not in inner:
+                values[int(number), column] = None
+                continue
+            body = _SCAN_PHONETIC.sub("", inner) if "<rPh" in inner else inner
+            values[int(number), column] = _unescape("".join(t or "" for t in _SCAN_T.findall(body)))
+            continue
+        v = _SCAN_V.search(inner) if "<v" in inner else None
+        text_value = v.group(1) if v else None
+        if text_value is None or (text_value == "" and kind != "str"):
+            if "<f" in inner:
+                f = _SCAN_F.search(inner)
+                values[int(number), column] = UncalculatedFormula("=" + _unescape(f.group(1) or "")) if f else None
+            else:
+                values[int(number), column] = None
+            continue
+        if kind == "n":
+            value = _number(text_value)
+            if dates and "s=" in attributes:
+                match = _SCAN_STYLE.search(attributes)
+                style = int(match.group(1)) if match else 0
+                if style in dates:
+                    from openpyxl.utils.datetime import from_excel
+
+                    try:
+                        value = from_excel(value, epoch, timedelta=style in durations)
+                    except (ValueError, OverflowError):
+                        pass
+            values[int(number), column] = value
+        elif kind == "s":
+            values[int(number), column] = strings[int(text_value)]
+        elif kind == "b":
+            values[int(number), column] = text_value.strip() in ("1", "true")
+        elif kind == "d":
+            from openpyxl.utils.datetime import from_ISO8601
+
+            try:
+                values[int(number), column] = from_ISO8601(text_value)
+            except ValueError:
+                values[int(number), column] = _unescape(text_value)
+        else:  # str, e and anything else: the text
+            values[int(number), column] = _unescape(text_value)
+    return values
+
+
+def _cell_value(cell, strings: list[str], styles: DateStyles, dates):
+    kind = cell.get("t", "n")
+    v = cell.find(_VALUE)
+    text = (v.text or "") if v is not None else None
+    formula = cell.find(_FORMULA)
+    if kind == "inlineStr":
+        inline = cell.find(_INLINE)
+        return rich_text(inline) if inline is not None else None
+    if text is None or (text == "" and kind != "str"):
+        if formula is not None:
+            return UncalculatedFormula("=" + (formula.text or ""))
+        return None
+    if kind == "n":
+        value = _number(text)
+        style = cell.get("s")
+        if style and int(style) in dates:
+            from openpyxl.utils.datetime import from_excel
+
+            try:
+                return from_excel(value, styles.epoch, timedelta=int(style) in styles.durations)
+            except (ValueError, OverflowError):
+                return value
+        return value
+    if kind == "s":
+        return strings[int(text)]
+    if kind == "str":
+        return text
+    if kind == "b":
+        return text.strip() in ("1", "true")
+    if kind == "e":
+        return text
+    if kind == "d":
+        from openpyxl.utils.datetime import from_ISO8601
+
+        try:
+            return from_ISO8601(text)
+        except ValueError:
+            return text
+    return text
+
+
+def rows_from(sheet: str, values: dict[tuple[int, int], object]) -> list[list]:
+    """Rows from A1 of a sheet's values, after checking its size
+    (:func:`.integrity.check_sheet_size`)."""
+    from .integrity import check_sheet_size
+
+    if not values:
+        check_sheet_size(sheet, 1, 1)
+        return []
+    height = max(r for r, _ in values)
+    width = max(c for _, c in values)
+    check_sheet_size(sheet, height, width)
+    rows = [[None] * width for _ in range(height)]
+    for (row, column), value in values.items():
+        rows[row - 1][column - 1] = value
+    return rows
+
+
+# --------------------------------------------------------------------------- styles
+
+
+FONT_NAME = "Calibri"
+ALERT_COLOR = "FFC00000"
+
+#: Cell formats the output sheets use: (bold, size, number format, horizontal, wrap).
+CellFormat = tuple
+
+
+@dataclass
+class StyleBook:
+    """The workbook's ``styles.xml``, with the output sheets' formats appended.
+
+    Existing fonts, number formats, cell formats and differential formats keep their
+    indices; one that an earlier run appended (identical XML) is found and reused.
+    """
+
+    root: object
+    changed: bool = False
+    _xf_ids: dict = field(default_factory=dict)
+    _font_ids: dict = field(default_factory=dict)
+    _numfmt_ids: dict = field(default_factory=dict)
+    _dxf_ids: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_xml(cls, xml: bytes | None) -> "StyleBook":
+        if not xml:
+            xml = (
+                f'<styleSheet xmlns="{MAIN}"><fonts count="1"><font><sz val="11"/><name val="{FONT_NAME}"/></font></fonts>'
+                '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+                '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+                '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+                '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
+                '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+            ).encode()
+        return cls(parse(xml))
+
+    def to_xml(self) -> bytes:
+        return etree.tostring(self.root, xml_declaration=True, encoding="UTF-8", standalone=True)
+
+    # Elements of CT_Stylesheet, in schema order (a missing container is made in its place).
+    _ORDER = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs", "tableStyles", "colors", "extLst")
+
+    def _container(self, tag: str):
+        found = self.root.find(_NS + tag)
+        if found is not None:
+            return found
+        element = etree.Element(_NS + tag)
+        position = self._ORDER.index(tag)
+        later = [self.root.find(_NS + t) for t in self._ORDER[position + 1 :]]
+        anchor = next((e for e in later if e is not None), None)
+        if anchor is not None:
+            anchor.addprevious(element)
+        else:
+            self.root.append(element)
+        return element
+
+    def _find_or_append(self, tag: str, child_xml: str, cache: dict) -> int:
+        if child_xml in cache:
+            return cache[child_xml]
+        container = self._container(tag)
+        wanted = etree.fromstring(child_xml.replace(">", f' xmlns="{MAIN}">', 1) if " xmlns=" not in child_xml else child_xml)
+        canonical = _shape(wanted)
+        children = list(container)
+        # An identical entry (one a previous run appended) is reused: search from the end.
+        for index in range(len(children) - 1, -1, -1):
+            if _shape(children[index]) == canonical:
+                cache[child_xml] = index
+                return index
+        container.append(wanted)
+        container.set("count", str(len(container)))
+        self.changed = True
+        cache[child_xml] = len(container) - 1
+        return cache[child_xml]
+
+    def _numfmt(self, code: str | None) -> int:
+        if not code or code == "General":
+            return 0
+        # Every other format is added as a custom one (Excel reads a custom format that
+        # repeats a built-in one as that format).
+        if code in self._numfmt_ids:
+            return self._numfmt_ids[code]
+        container = self._container("numFmts")
+        for numfmt in container:
+            if numfmt.get("formatCode") == code and int(numfmt.get("numFmtId") or 0) >= 164:
+                self._numfmt_ids[code] = int(numfmt.get("numFmtId"))
+                return self._numfmt_ids[code]
+        used = [int(n.get("numFmtId") or 0) for n in container]
+        number = max([163, *used]) + 1
+        element = etree.SubElement(container, _NS + "numFmt")
+        element.set("numFmtId", str(number))
+        element.set("formatCode", code)
+        container.set("count", str(len(container)))
+        self.changed = True
+        self._numfmt_ids[code] = number
+        return number
+
+    def cell_style(self, fmt: CellFormat) -> int:
+        """The ``cellXfs`` index of a cell format (bold, size, number format, horizontal
+        alignment, wrap)."""
+        if fmt in self._xf_ids:
+            return self._xf_ids[fmt]
+        bold, size, code, horizontal, wrap = fmt
+        font = f'<font>{"<b/>" if bold else ""}<sz val="{size}"/><name val="{FONT_NAME}"/><family val="2"/></font>'
+        font_id = self._find_or_append("fonts", font, self._font_ids)
+        numfmt_id = self._numfmt(code)
+        alignment = ""
+        if horizontal or wrap:
+            attributes = (f' horizontal="{horizontal}"' if horizontal else "") + (' vertical="top" wrapText="1"' if wrap else "")
+            alignment = f"<alignment{attributes}/>"
+        apply_number = ' applyNumberFormat="1"' if numfmt_id else ""
+        apply_alignment = ' applyAlignment="1"' if alignment else ""
+        xf = (
+            f'<xf numFmtId="{numfmt_id}" fontId="{font_id}" fillId="0" borderId="0" xfId="0"'
+            f'{apply_number} applyFont="1"{apply_alignment}>{alignment}</xf>'
+        )
+        index = self._find_or_append("cellXfs", xf, {})
+        self._xf_ids[fmt] = index
+        return index
+
+    def alert_dxf(self) -> int:
+        """The differential format of an alert cell (bold dark red)."""
+        return self._find_or_append("dxfs", f'<dxf><font><b/><color rgb="{ALERT_COLOR}"/></font></dxf>', self._dxf_ids)
+
+
+def _shape(element) -> tuple:
+    """An element's name, attributes, text and children, to compare style entries."""
+    return (
+        etree.QName(element).localname,
+        tuple(sorted(element.attrib.items())),
+        (element.text or "").strip(),
+        tuple(_shape(child) for child in element if isinstance(child.tag, str)),
+    )
+
+
+# --------------------------------------------------------------------------- writing
+
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _escape(text: str) -> str:
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if '"' in text:
+        text = text.replace('"', "&quot;")
+    if _ILLEGAL.search(text):
+        text = _ILLEGAL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+    return text
+
+
+def _text_cell(ref: str, style: str, text: str) -> str:
+    space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+    return f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{_escape(text)}</t></is></c>'
+
+
+def _number_text(value) -> str | None:
+    if type(value) is int:
+        return str(value)
+    number = float(value)
+    if math.isnan(number) or math.isinf(number):
+        return None
+    # 16 significant digits, as openpyxl and XlsxWriter write them (and Excel shows 15).
+    return "%.16g" % number
+
+
+def _value_cell(ref: str, style: str, value) -> str:
+    kind = type(value)
+    if kind is int or kind is float:
+        text = _number_text(value)
+        return f'<c r="{ref}"{style}><v>{text}</v></c>' if text is not None else ""
+    if kind is str or isinstance(value, str):
+        if not value:  # an empty text is a blank cell, as openpyxl and Excel save it
+            return f'<c r="{ref}"{style}/>' if style else ""
+        return _text_cell(ref, style, str(value))
+    if kind is bool:
+        return f'<c r="{ref}"{style} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, (int, float)):
+        return _value_cell(ref, style, float(value))
+    if value is None:
+        return f'<c r="{ref}"{style}/>' if style else ""
+    return _text_cell(ref, style, str(value))
+
+
+def _formula_cell(ref: str, style: str, formula: str, cached) -> str:
+    body = f"<f>{_escape(formula[1:])}</f>"
+    if cached is None:
+        return f'<c r="{ref}"{style}>{body}</c>'
+    if isinstance(cached, bool):
+        return f'<c r="{ref}"{style} t="b">{body}<v>{int(cached)}</v></c>'
+    if isinstance(cached, (int, float)):
+        text = _number_text(cached)
+        return f'<c r="{ref}"{style}>{body}<v>{text}</v></c>' if text is not None else f'<c r="{ref}"{style}>{body}</c>'
+    return f'<c r="{ref}"{style} t="str">{body}<v>{_escape(str(cached))}</v></c>'
+
+
+def _area_cells(area: str) -> Iterator[tuple[int, int]]:
+    rows, columns = layout._areas(area)
+    for row in rows:
+        for column in columns:
+            yield row, column
+
+
+def _formats(output: layout.SheetOutput) -> dict[tuple[int, int], list]:
+    """The format of every formatted cell: [bold, size, number format, horizontal, wrap]."""
+    formats: dict[tuple[int, int], list] = {}
+
+    def at(position):
+        fmt = formats.get(position)
+        if fmt is None:
+            fmt = formats[position] = [False, 11, None, None, False]
+        return fmt
+
+    title = at((1, 1))
+    title[0], title[1] = True, output.title_size
+    for area in output.bold:
+        for position in _area_cells(area):
+            at(position)[0] = True
+    for area, code in output.number_formats.items():
+        for position in _area_cells(area):
+            at(position)[2] = code
+    for area in output.wrap:
+        for position in _area_cells(area):
+            at(position)[4] = True
+    for area in output.align_right:
+        for position in _area_cells(area):
+            at(position)[3] = "right"
+    for area in output.merged:
+        first = area.split(":")[0]
+        rows, columns = layout._areas(first)
+        at((rows[0], columns[0]))[4] = True
+    return formats
+
+
+def _page(output: layout.SheetOutput) -> str:
+    fit_height = output.pages_tall
+    return (
+        '<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.6" header="0.25" footer="0.3"/>'
+        f'<pageSetup paperSize="9" fitToWidth="{output.pages_wide}" fitToHeight="{fit_height}" orientation="landscape"/>'
+        "<headerFooter><oddFooter>&amp;C&amp;8&amp;A, page &amp;P of &amp;N</oddFooter></headerFooter>"
+    )
+
+
+def _views(output: layout.SheetOutput, selected: bool) -> str:
+    tab = ' tabSelected="1"' if selected else ""
+    if not output.freeze or output.freeze == "A1":
+        return f'<sheetViews><sheetView{tab} workbookViewId="0"/></sheetViews>'
+    match = _A1.match(output.freeze)
+    column, row = column_number(match.group(1)), int(match.group(2))
+    x, y = column - 1, row - 1
+    if x and y:
+        pane = f'<pane xSplit="{x}" ySplit="{y}" topLeftCell="{output.freeze}" activePane="bottomRight" state="frozen"/>'
+        selection = '<selection pane="topRight"/><selection pane="bottomLeft"/><selection pane="bottomRight"/>'
+    elif y:
+        pane = f'<pane ySplit="{y}" topLeftCell="{output.freeze}" activePane="bottomLeft" state="frozen"/>'
+        selection = '<selection pane="bottomLeft"/>'
+    else:
+        pane = f'<pane xSplit="{x}" topLeftCell="{output.freeze}" activePane="topRight" state="frozen"/>'
+        selection = '<selection pane="topRight"/>'
+    return f"<sheetViews><sheetView{tab} workbookViewId=\"0\">{pane}{selection}</sheetView></sheetViews>"
+
+
+def _conditional_formats(output: layout.SheetOutput, styles: StyleBook) -> str:
+    parts = []
+    priority = 0
+    for areas, scale in ((output.color_scales, _CORRELATION_SCALE), (output.heatmaps, _SCORE_SCALE)):
+        for area in areas:
+            priority += 1
+            parts.append(f'<conditionalFormatting sqref="{area}"><cfRule type="colorScale" priority="{priority}">{scale}</cfRule></conditionalFormatting>')
+    if output.alert_cells:
+        dxf = styles.alert_dxf()
+        for address in output.alert_cells:
+            priority += 1
+            parts.append(
+                f'<conditionalFormatting sqref="{address}"><cfRule type="expression" dxfId="{dxf}" priority="{priority}">'
+                f"<formula>{_escape(layout.alert_rule(address))}</formula></cfRule></conditionalFormatting>"
+            )
+    return "".join(parts)
+
+
+_SCORE_SCALE = (
+    '<colorScale><cfvo type="min"/><cfvo type="percentile" val="50"/><cfvo type="max"/>'
+    '<color rgb="FFF8696B"/><color rgb="FFFFEB84"/><color rgb="FF63BE7B"/></colorScale>'
+)
+_CORRELATION_SCALE = (
+    '<colorScale><cfvo type="num" val="-1"/><cfvo type="num" val="0"/><cfvo type="num" val="1"/>'
+    '<color rgb="FFF8696B"/><color rgb="FFFFFFFF"/><color rgb="FF63BE7B"/></colorScale>'
+)
+
+
+def _row_template(shape: tuple, letters: list[str]) -> str | None:
+    """A ``str.format`` template for a row of ints and texts (``{0}`` the row number, then
+    one field per value), or None for a row holding anything else or no value."""
+    if not shape or not set(shape) <= {int, str}:
+        return None
+    parts = []
+    for c, kind in enumerate(shape):
+        if kind is int:
+            parts.append(f'<c r="{letters[c]}{{0}}"><v>{{{c + 1}}}</v></c>')
+        else:
+            parts.append(f'<c r="{letters[c]}{{0}}" t="inlineStr"><is><t>{{{c + 1}}}</t></is></c>')
+    return "".join(parts)
+
+
+def _plain(text: str) -> bool:
+    """Whether a text is written as it is in a template: not empty (a blank cell), no
+    space at either end (kept by ``xml:space``), no character XML cannot hold."""
+    return bool(text) and not text[0].isspace() and not text[-1].isspace() and not _ILLEGAL.search(text)
+
+
+def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: bool = False, chunk_rows: int = 2000) -> Iterator[bytes]:
+    """The worksheet part of ``output``, in UTF-8 chunks of about ``chunk_rows`` rows."""
+    cells = output.cells
+    height = len(cells)
+    width = max((len(r) for r in cells), default=1) or 1
+    formats = _formats(output)
+    style_of: dict[tuple, str] = {}
+
+    def style(key: tuple) -> str:
+        text = style_of.get(key)
+        if text is None:
+            index = styles.cell_style(key)
+            text = style_of[key] = f' s="{index}"' if index else ""
+        return text
+
+    last = f"{column_letter(width)}{max(height, 1)}"
+    head = [
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN}" xmlns:r="{REL}">',
+        '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>',
+        f'<dimension ref="A1:{last}"/>',
+        _views(output, selected),
+        '<sheetFormatPr defaultRowHeight="15"/>',
+    ]
+    if output.widths:
+        cols = sorted((column_number(letter), width) for letter, width in output.widths.items())
+        head.append("<cols>" + "".join(f'<col min="{n}" max="{n}" width="{w}" customWidth="1"/>' for n, w in cols) + "</cols>")
+    head.append("<sheetData>")
+    yield "".join(head).encode()
+    letters = [column_letter(c) for c in range(1, width + 1)]
+    formulas_mode = output.formulas
+    overrides: dict[tuple[int, int], str] = {}
+    for address, formula in output.formula_cells.items():
+        match = _A1.match(address)
+        overrides[int(match.group(2)), column_number(match.group(1))] = formula
+    heights = output.row_heights
+    styled: dict[int, dict[int, tuple]] = {}
+    for (r, c), fmt in formats.items():
+        styled.setdefault(r, {})[c] = tuple(fmt)
+    formulas_at: dict[int, dict[int, str]] = {}
+    for (r, c), formula in overrides.items():
+        formulas_at.setdefault(r, {})[c] = formula
+    buffer: list[str] = []
+    templates: dict[tuple, str | None] = {}
+    for r, row in enumerate(cells, start=1):
+        number = str(r)
+        row_styles = styled.get(r)
+        row_formulas = formulas_at.get(r)
+        parts = []
+        if row_styles is None and row_formulas is None and not formulas_mode:
+            # The common row: values only, no format. A row of whole numbers and plain
+            # texts is formatted by one template made for its shape (one str.format call
+            # instead of a reference and a cell built per value: millions of cells).
+            shape = tuple(map(type, row))
+            template = templates.get(shape)
+            if template is None and shape not in templates:
+                template = templates[shape] = _row_template(shape, letters)
+            if template is not None:
+                texts = [v for v in row if type(v) is str]
+                if all(_plain(v) for v in texts):
+                    height_attr = f' ht="{heights[r]}" customHeight="1"' if r in heights else ""
+                    buffer.append(f'<row r="{number}"{height_attr}>' + template.format(number, *[_escape(v) if type(v) is str else v for v in row]) + "</row>")
+                    if len(buffer) >= chunk_rows:
+                        yield "".join(buffer).encode("utf-8", "surrogatepass")
+                        buffer = []
+                    continue
+            for c, value in enumerate(row):
+                kind = type(value)
+                if kind is int:
+                    parts.append(f'<c r="{letters[c]}{number}"><v>{value}</v></c>')
+                elif value is None or value == "":
+                    continue
+                elif kind is str:
+                    parts.append(_text_cell(f"{letters[c]}{number}", "", value))
+                else:
+                    parts.append(_value_cell(f"{letters[c]}{number}", "", value))
+        else:
+            for c, value in enumerate(row, start=1):
+                fmt = row_styles.get(c) if row_styles else None
+                s = style(fmt) if fmt is not None else ""
+                ref = f"{letters[c - 1]}{number}"
+                formula = row_formulas.get(c) if row_formulas else None
+                if formula is not None:  # a formula over a value: the value is what it shows
+                    parts.append(_formula_cell(ref, s, formula, value))
+                elif formulas_mode and type(value) is not int and isinstance(value, str) and value.startswith("="):
+                    computed = output.formula_values
+                    cached = computed[r - 1][c - 1] if computed and r <= len(computed) and c <= len(computed[r - 1]) else None
+                    parts.append(_formula_cell(ref, s, value, cached))
+                elif value is None and not s:
+                    continue
+                else:
+                    parts.append(_value_cell(ref, s, value))
+        height_attr = f' ht="{heights[r]}" customHeight="1"' if r in heights else ""
+        if parts or height_attr:
+            buffer.append(f'<row r="{number}"{height_attr}>' + "".join(parts) + "</row>")
+        if len(buffer) >= chunk_rows:
+            yield "".join(buffer).encode("utf-8", "surrogatepass")
+            buffer = []
+    # Formats and formulas beyond the cells' rows or columns (none today) are not written.
+    buffer.append("</sheetData>")
+    if output.merged:
+        buffer.append(f'<mergeCells count="{len(output.merged)}">' + "".join(f'<mergeCell ref="{a}"/>' for a in output.merged) + "</mergeCells>")
+    buffer.append(_conditional_formats(output, styles))
+    buffer.append(_page(output))
+    buffer.append("</worksheet>")
+    yield "".join(buffer).encode("utf-8", "surrogatepass")
+
+
+def print_names(output: layout.SheetOutput) -> list[tuple[str, str]]:
+    """The sheet-scoped defined names of an output sheet: print titles and print area."""
+    from ..model import quote_sheet
+
+    sheet = quote_sheet(output.name)
+    names = []
+    titles = []
+    if output.print_title_rows:
+        first, _, last = output.print_title_rows.partition(":")
+        titles.append(f"{sheet}!${first}:${last or first}")
+    if output.print_title_columns:
+        first, _, last = output.print_title_columns.partition(":")
+        titles.append(f"{sheet}!${first}:${last or first}")
+    if titles:
+        names.append(("_xlnm.Print_Titles", ",".join(titles)))
+    if output.print_area:
+        area = ":".join(re.sub(r"([A-Z]+)(\d+)", r"$\1$\2", part) for part in output.print_area.split(":"))
+        names.append(("_xlnm.Print_Area", f"{sheet}!{area}"))
+    return names
+
