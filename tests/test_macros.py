@@ -21,13 +21,14 @@ from xml.etree import ElementTree
 import olefile
 import openpyxl
 import pytest
-from ooxml import ooxml_errors
+from ooxml import error_keys, ooxml_errors
 
 with warnings.catch_warnings():  # oletools still uses pyparsing's deprecated names
     warnings.simplefilter("ignore", DeprecationWarning)
     from oletools.olevba import VBA_Parser, VBA_Project, decompress_stream
 
 from cityopp_xl.adapters import macros
+from cityopp_xl.adapters.xlsxpackage import order_font_children
 
 CUSTOM_UI_NS = "http://schemas.microsoft.com/office/2009/07/customui"
 RELS_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -48,6 +49,7 @@ def write_plain(path: Path) -> Path:
     book.active["A1"] = "CityOpp test workbook"
     book.create_sheet("Cities").append(["city", "province"])
     book.save(path)
+    order_font_children(path)  # as write_input_workbook does after openpyxl saves
     return path
 
 
@@ -259,6 +261,9 @@ def test_restore_after_openpyxl_resave(xlsm, tmp_path):
     with open_book(xlsm) as book:
         book.create_sheet("Added")["A1"] = 1
         book.save(saved)
+    resaved = error_keys(saved)
+    # openpyxl's re-save writes its fonts out of the schema's order again, and only that.
+    assert {path for _, path, _, _ in resaved} <= {"/xl/styles.xml"}
 
     macros.restore_macro_parts(xlsm, saved)
 
@@ -270,7 +275,7 @@ def test_restore_after_openpyxl_resave(xlsm, tmp_path):
         assert again.sheetnames == ["About", "Cities", "Added"]
         assert again.code_name == "ThisWorkbook"
     assert vba_sources(saved) == vba_sources(xlsm)
-    assert ooxml_errors(saved) == []
+    assert error_keys(saved) == resaved  # the restore adds none
 
     restored = saved.read_bytes()
     macros.restore_macro_parts(xlsm, saved)

@@ -22,7 +22,7 @@ import pytest
 
 from conftest import MASTER, TEMPLATE
 from libreoffice import recalculated_values, render_pdf, render_png
-from ooxml import ooxml_errors
+from ooxml import ooxml_errors, saved_as_excel_saves
 from remote_harness import apply_actions, run_macro
 
 from cityopp_xl.adapters import book as book_adapter
@@ -305,7 +305,8 @@ def test_workbooks_with_presentation_sheets_pass_the_open_xml_check(path, tmp_pa
     shutil.copy2(path, scored)
     if path == MASTER:
         recalc_file(scored, run_time=RUN_TIME)
-        pick_city(scored, CITY)
         assert ooxml_errors(scored) == []
+        pick_city(scored, CITY)  # saved by openpyxl, standing in for the reviewer's Excel
+        assert ooxml_errors(saved_as_excel_saves(scored)) == []
     with zipfile.ZipFile(scored) as archive:
         assert sum(name.startswith("xl/charts/chart") for name in archive.namelist()) == 3

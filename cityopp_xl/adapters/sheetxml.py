@@ -502,6 +502,37 @@ class StyleBook:
         return self._find_or_append("dxfs", f'<dxf><font><b/><color rgb="{ALERT_COLOR}"/></font></dxf>', self._dxf_ids)
 
 
+#: The children of a font (CT_Font, in ``<fonts>`` and in differential formats) in the
+#: order the Open XML SDK's schema wants them. ECMA-376 lists them as an unordered choice
+#: and Excel reads any order; openpyxl writes ``<name>`` and ``<color>`` first.
+FONT_ORDER = ("b", "i", "strike", "condense", "extend", "outline", "shadow", "u", "vertAlign", "sz", "color", "name", "family", "charset", "scheme")
+
+
+def _font_rank(child) -> int:
+    if isinstance(child.tag, str) and child.tag.startswith(_NS) and child.tag[len(_NS) :] in FONT_ORDER:
+        return FONT_ORDER.index(child.tag[len(_NS) :])
+    return len(FONT_ORDER)  # anything else keeps its place after them
+
+
+def schema_ordered_fonts(xml: bytes) -> bytes:
+    """``styles.xml`` with each font's children in :data:`FONT_ORDER` and nothing else
+    changed (same elements, attributes, indices and declaration); the bytes as given when
+    every font already is in that order."""
+    root = parse(xml)
+    changed = False
+    for font in root.iter(_NS + "font"):
+        children = list(font)
+        ordered = sorted(children, key=_font_rank)  # stable: repeated or unknown children keep their order
+        if ordered != children:
+            font[:] = ordered
+            changed = True
+    if not changed:
+        return xml
+    tree = root.getroottree()
+    declared = xml.lstrip().startswith(b"<?xml")
+    return etree.tostring(tree, xml_declaration=declared, encoding=tree.docinfo.encoding or "UTF-8", standalone=tree.docinfo.standalone)
+
+
 def _shape(element) -> tuple:
     """An element's name, attributes, text and children, to compare style entries."""
     return (

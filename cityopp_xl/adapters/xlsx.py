@@ -648,6 +648,9 @@ def write_input_workbook(
 
     presentation.add_presentation_sheets(book, framework, [city for city, _ in cities])
     book.save(path)
+    from .xlsxpackage import order_font_children
+
+    order_font_children(path)  # openpyxl writes a font's children out of the schema's order
 
 
 def _about(sheet, title: str, framework: Framework, about: list[str]) -> None:

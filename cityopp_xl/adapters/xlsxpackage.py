@@ -49,7 +49,7 @@ from ..model import column_number
 from . import layout
 from .integrity import SheetFeatures, TableRange, check_sheet_size, find_stamped_outputs
 from .package import PackageError, check_package, write_atomically
-from .sheetxml import _A1, MAIN, REL, SheetRead, StyleBook, UnsafeXML, calamine_values, date_styles, parse, print_names, read_features, read_sheet, render_sheet, rows_from, shared_strings
+from .sheetxml import _A1, MAIN, REL, SheetRead, StyleBook, UnsafeXML, calamine_values, date_styles, parse, print_names, read_features, read_sheet, render_sheet, rows_from, schema_ordered_fonts, shared_strings
 
 OWNED_NAME = layout.OWNED_NAME
 
@@ -641,6 +641,46 @@ class _Writer:
                 stream.write(chunk)
         written = out.getinfo(part) if part in out.NameToInfo else info
         return f"{written.CRC:08x}:{written.file_size}"
+
+
+def replace_parts(path: Path, parts: dict[str, bytes]) -> None:
+    """Rewrite the package at ``path`` with the named parts' new bytes, in their places,
+    and every other part copied as stored (:func:`copy_part`), whole or not at all
+    (:func:`.package.write_atomically`)."""
+    path = Path(path)
+    with zipfile.ZipFile(path) as source:
+        missing = set(parts) - set(source.NameToInfo)
+        if missing:
+            raise KeyError(f"{path}: no part {', '.join(sorted(missing))} to replace")
+
+        def write(temporary: Path) -> None:
+            with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED, compresslevel=WRITE_LEVEL) as out:
+                for info in source.infolist():
+                    if info.filename in parts:
+                        out.writestr(_new_info(info.filename, info), parts[info.filename], compress_type=zipfile.ZIP_DEFLATED, compresslevel=WRITE_LEVEL)
+                    else:
+                        copy_part(out, source, info)
+
+        write_atomically(path, path, write)
+
+
+def order_font_children(path: Path) -> None:
+    """Give a workbook the tool built from scratch (openpyxl saved it) a schema-valid
+    ``styles.xml``: each font's children in the Open XML schema's order
+    (:func:`.sheetxml.schema_ordered_fonts`); every other part is copied as stored, and the
+    file is left alone when its fonts already are in order. Never used on a team's
+    workbook: Recalculate only appends to its ``styles.xml``."""
+    package = Package(path)
+    try:
+        part = package.rel_target(STYLES_REL)
+        if part is None or not package.has(part):
+            return
+        original = package.read(part)
+    finally:
+        package.close()
+    ordered = schema_ordered_fonts(original)
+    if ordered != original:
+        replace_parts(path, {part: ordered})
 
 
 def copy_part(out: zipfile.ZipFile, source: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
