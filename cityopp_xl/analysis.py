@@ -893,7 +893,10 @@ def leaders_sentence(name: str, rows: pd.DataFrame, cities: int) -> str:
 
     ``rows`` are the rows of :func:`top_cities` for ``name`` (rank order).
     """
-    names, ranks = rows["city"].tolist(), rows["rank"].tolist()
+    return _leaders_sentence(name, rows["city"].tolist(), rows["rank"].tolist(), cities)
+
+
+def _leaders_sentence(name: str, names: list, ranks: list, cities: int) -> str:
     if len(names) == cities and all(rank == 1 for rank in ranks):
         return f"In {name}, all {cities} cities score the same."
     groups: dict[int, list] = {}
@@ -1043,11 +1046,15 @@ def draft_insights(pipeline: Pipeline, parts: dict | Analysis, params: dict) -> 
     strong_lift = params["strong_lift"]
     sd_order = {d: i for i, d in enumerate(sd.index, start=1)}
     scores = pipeline["dimension_scores"]
-    empty = leader_rows.iloc[:0]
-    leaders_of = {key: group for key, group in leader_rows.groupby(["level", "name"], sort=False)}
+    # The cities and ranks of each dimension's and variable's leaders as lists: a groupby
+    # into 60 small DataFrames took 0.008 s of a Recalculate of the 2025 master.
+    leaders_of: dict[tuple[str, str], tuple[list, list]] = {}
+    for level, name, rank, city in zip(*(leader_rows[c].tolist() for c in ("level", "name", "rank", "city"))):
+        cities, places = leaders_of.setdefault((level, name), ([], []))
+        cities.append(city)
+        places.append(rank)
     for dimension in dimensions:
-        chosen = leaders_of.get(("dimension", dimension), empty)
-        say(dimension, dimension, leaders_sentence(dimension, chosen, n))
+        say(dimension, dimension, _leaders_sentence(dimension, *leaders_of.get(("dimension", dimension), ([], [])), n))
         column = scores[dimension]
         if dimension in sd_order:
             highest, lowest = _extremes(column, True), _extremes(column, False)
@@ -1065,8 +1072,7 @@ def draft_insights(pipeline: Pipeline, parts: dict | Analysis, params: dict) -> 
                 f"{city}'s {dimension} score lifts it well above its overall rank: {ordinal(ranks.at[city, dimension])} in the dimension against {ordinal(overall_rank[city])} overall ({int(lift)} places).",
             )
         for variable in framework.variables_of(dimension):
-            chosen = leaders_of.get(("variable", variable.name), empty)
-            say(dimension, variable.name, leaders_sentence(variable.name, chosen, n))
+            say(dimension, variable.name, _leaders_sentence(variable.name, *leaders_of.get(("variable", variable.name), ([], [])), n))
 
     # ---- audit
     threshold = params["coverage_threshold"]
@@ -1104,7 +1110,11 @@ def draft_insights(pipeline: Pipeline, parts: dict | Analysis, params: dict) -> 
         else:
             say("Audit", "correlation", f"No pair of variables or indicators inside a dimension correlates {words}.")
     variable_scores = pipeline["variable_scores"]
-    constant = [v for v in framework.variables if variable_scores[v.name].nunique() == 1] if n > 1 else []
+    # max == min is nunique() == 1 (both skip blanks; an all-blank column is neither), in
+    # one call for every column instead of 50 (0.002 s).
+    every = variable_scores[[v.name for v in framework.variables]]
+    same = every.max() == every.min()
+    constant = [v for v in framework.variables if same[v.name]] if n > 1 else []
     if constant:
         listed = join_names(f"{v.name} ({v.dimension})" for v in constant)
         say("Audit", "constant", f"Every city scores the same in {listed}: {'it tells' if len(constant) == 1 else 'they tell'} no city apart and {'has' if len(constant) == 1 else 'have'} no correlation with anything.")

@@ -13,6 +13,7 @@ long name, when a table has one, is its last column, so it can spill to the righ
 from __future__ import annotations
 
 import datetime as _dt
+from collections import Counter
 import math
 
 import pandas as pd
@@ -229,12 +230,18 @@ def _leaders_section(analysis: Analysis, codes: dict[str, str], dimension_of: di
         f"Every city ranked {top}th or better, ties included (so a tie can list more than {top}); '=' marks a shared place.",
     )
     leaders = analysis.leaders
-    widest = int(leaders.groupby(["level", "name"]).size().max()) if len(leaders) else top
+    # Grouped in plain Python (first-appearance order, as groupby(sort=False) gives): a
+    # groupby and a value_counts per group took 0.018 s of a Recalculate of the 2025
+    # master, for 60 groups of about 5 rows.
+    groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for level, name, rank, city in zip(*(leaders[c].tolist() for c in ("level", "name", "rank", "city"))):
+        groups.setdefault((level, name), []).append((rank, city))
+    widest = max(map(len, groups.values())) if groups else top
     section.header(["Code", "Dimension or variable", "Level", *[ordinal_heading(i) for i in range(1, widest + 1)]])
     rows = []
-    for (level, name), group in leaders.groupby(["level", "name"], sort=False):
-        counts = group["rank"].value_counts()
-        cells = [f"{rank}{'=' if counts[rank] > 1 else ''} {city}" for rank, city in zip(group["rank"], group["city"])]
+    for (level, name), group in groups.items():
+        counts = Counter(rank for rank, _ in group)
+        cells = [f"{rank}{'=' if counts[rank] > 1 else ''} {city}" for rank, city in group]
         code = codes[name] if level == "dimension" else codes[dimension_of[name]]
         rows.append([code, name, level, *cells])
     section.body(rows)
