@@ -182,19 +182,21 @@ def _cities_section(analysis: Analysis) -> _Section:
         "Lift = overall rank minus rank in the dimension, in places; the strongest lift is the dimension that puts the city furthest above its overall rank.",
     )
     section.header(["Rank", "City", "Overall", "Tier", "SD", f"Top {top} count", "Lift (places)", "Dimension rank", "Strongest lift"])
-    balance = analysis.city_balance
-    first_lift = analysis.city_lifts[analysis.city_lifts["order"] == 1].set_index("city")
+    # Looked up in dicts: a row Series per city (.loc) and .at per cell took 0.01 s of a
+    # Recalculate of the 2025 master.
+    sd, top_count = analysis.city_balance["sd"].to_dict(), analysis.city_balance["top_count"].to_dict()
+    first_lift = dict(records(analysis.city_lifts[analysis.city_lifts["order"] == 1].set_index("city")))
     rows = []
     for city, row in records(analysis.tiers):
-        lift = first_lift.loc[city] if city in first_lift.index else None
+        lift = first_lift.get(city)
         rows.append(
             [
                 row["rank"],
                 city,
                 row["overall"],
                 row["tier"],
-                balance.at[city, "sd"],
-                balance.at[city, "top_count"],
+                sd[city],
+                top_count[city],
                 None if lift is None else lift["lift"],
                 None if lift is None else lift["dimension_rank"],
                 "none above its overall rank" if lift is None else lift["dimension"],
