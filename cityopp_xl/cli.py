@@ -271,7 +271,15 @@ def run() -> None:
     never needs a collection pass, and the one Python makes on its way out took 3 s of a
     Recalculate at 3,000 cities (bench/run.py). Callers in the same process (tests,
     other programs) call :func:`main` and keep their collector.
+
+    OpenBLAS runs on one thread (unless ``OPENBLAS_NUM_THREADS`` is set already): it
+    starts its thread pool when NumPy is imported, which took about 0.05 s of every
+    command on a 2-core machine (``python -c "import numpy"``: 0.16 s, 0.11 s on one
+    thread, medians of 5), and the matrices of a run (correlations of a few dozen
+    columns) are far too small to gain from threads. One thread also keeps every sum in
+    one order whatever the machine's cores.
     """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before anything imports NumPy
     gc.disable()
     atexit.register(gc.freeze)
     main()

@@ -44,21 +44,29 @@ def reconcile(pipeline: Pipeline) -> pd.DataFrame:
     parts = []
 
     def block(figure: str, computed: pd.Series, given: pd.Series, components: pd.Series) -> None:
-        frame = pd.DataFrame(
-            {
-                "figure": figure,
-                "city": cities,
-                "computed": computed.to_numpy(dtype="float64"),
-                "published": given.to_numpy(dtype="float64"),
-                "published_components": components.to_numpy(dtype="float64"),
-            }
+        # On arrays, one DataFrame per figure at the end: column by column in a DataFrame
+        # took 0.02 s of a Recalculate of the 2025 master (12 figures).
+        given = given.to_numpy(dtype="float64")
+        kept = ~np.isnan(given)
+        given = given[kept]
+        computed = computed.to_numpy(dtype="float64")[kept]
+        components = components.to_numpy(dtype="float64")[kept]
+        difference = computed - given
+        inconsistent = ~np.isnan(components) & (components != given)
+        status = np.where(difference == 0, AGREES, np.where(inconsistent, PUBLISHED_INCONSISTENT, DIFFERS))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "figure": figure,
+                    "city": cities[kept],
+                    "computed": computed,
+                    "published": given,
+                    "published_components": components,
+                    "difference": difference,
+                    "status": status,
+                }
+            )
         )
-        frame = frame[frame["published"].notna()]
-        frame["difference"] = frame["computed"] - frame["published"]
-        agrees = frame["difference"] == 0
-        inconsistent = frame["published_components"].notna() & (frame["published_components"] != frame["published"])
-        frame["status"] = np.where(agrees, AGREES, np.where(inconsistent, PUBLISHED_INCONSISTENT, DIFFERS))
-        parts.append(frame)
 
     for dimension in framework.dimensions:
         variables = framework.variables_of(dimension)
@@ -89,13 +97,15 @@ def reconcile(pipeline: Pipeline) -> pd.DataFrame:
 
 def summarise(reconciliation: pd.DataFrame) -> pd.DataFrame:
     """Counts per figure kind: compared, agree, differ, published inconsistent."""
-    kind = reconciliation["figure"].where(reconciliation["figure"].isin(["overall", "overall rank"]), "dimension totals")
-    grouped = reconciliation.assign(kind=kind).groupby("kind", sort=False)["status"]
-    return pd.DataFrame(
-        {
-            "compared": grouped.size(),
-            "agree": grouped.apply(lambda s: int((s == AGREES).sum())),
-            "differ": grouped.apply(lambda s: int((s != AGREES).sum())),
-            "published inconsistent": grouped.apply(lambda s: int((s == PUBLISHED_INCONSISTENT).sum())),
-        }
-    ).rename_axis("figures").reset_index()
+    # Counted in one pass over the statuses (kinds in order of first appearance): three
+    # groupby-apply calls took 0.007 s of a Recalculate of the 2025 master.
+    counts: dict[str, list[int]] = {}
+    for figure, status in zip(reconciliation["figure"].tolist(), reconciliation["status"].tolist()):
+        kind = figure if figure in ("overall", "overall rank") else "dimension totals"
+        count = counts.setdefault(kind, [0, 0, 0])
+        count[0] += 1
+        count[1] += status == AGREES
+        count[2] += status == PUBLISHED_INCONSISTENT
+    rows = [[kind, compared, agree, compared - agree, inconsistent] for kind, (compared, agree, inconsistent) in counts.items()]
+    columns = ["figures", "compared", "agree", "differ", "published inconsistent"]
+    return pd.DataFrame(rows, columns=columns).astype({column: "int64" for column in columns[1:]})

@@ -517,8 +517,13 @@ def _tier_crossings(result: Robustness, pipeline: Pipeline) -> pd.DataFrame:
     """
     overall = pipeline["overall"]
     labels = [label for label, _ in pipeline.settings.tiers] + [pipeline.settings.other_tier]
-    present = [label for label in labels if (overall["tier"] == label).any()]
-    firsts = np.array([int(overall.loc[overall["tier"] == label, "rank"].min()) for label in present], dtype=np.int64)
+    # Each tier's best rank in one pass over the cities (a mask and a .loc per tier took
+    # 0.005 s of a Recalculate of the 2025 master).
+    best_of: dict[str, int] = {}
+    for tier, rank in zip(overall["tier"].tolist(), overall["rank"].tolist()):
+        best_of[tier] = min(best_of.get(tier, rank), rank)
+    present = [label for label in labels if label in best_of]
+    firsts = np.array([int(best_of[label]) for label in present], dtype=np.int64)
     intervals = result.intervals
     columns = ["rank", "best_rank", "worst_rank", "tier", "tiers"]
     if len(present) < 2:

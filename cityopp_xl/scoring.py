@@ -231,8 +231,9 @@ class ScoreMismatch:
     detail: str
 
 
-def expected_under_rule(scores: pd.Series, ties: str, single_indicator: bool) -> pd.Series:
-    """The scores a column would have if it had been scored by ``ties`` from its own order.
+def expected_under_rule(scores: pd.Series | pd.DataFrame, ties: str, single_indicator: bool) -> pd.Series | pd.DataFrame:
+    """The scores a column would have if it had been scored by ``ties`` from its own order
+    (of every column, for a DataFrame: each is ranked on its own).
 
     Cities at 1 in a single-indicator ``best`` column may be cities without a value
     (rule 2.3), so they are always consistent there.
@@ -254,13 +255,22 @@ def find_prescored_mismatches(prescored: pd.DataFrame, framework: Framework) -> 
     their own re-scoring under the tie rule (see :func:`expected_under_rule`). Returns one
     :class:`ScoreMismatch` per inconsistent variable, naming the cities involved.
     """
+    checked = [v for v in framework.variables if v.prescored and v.name in prescored]
+    # The columns of one rule are re-scored in one rank of them all: a rank per column
+    # took 0.03 s of a Recalculate of the 2025 master (49 columns), four ranks 0.005 s.
+    rules: dict[tuple[str, bool], list[str]] = {}
+    for variable in checked:
+        if not (len(variable.indicators) == 1 and variable.indicators[0].direction.kind == "tiers"):
+            rules.setdefault((variable.ties, len(variable.indicators) == 1), []).append(variable.name)
+    expected_of = {}
+    for (ties, single), names in rules.items():
+        frame = expected_under_rule(prescored[names], ties, single)
+        expected_of.update(zip(names, frame.to_numpy().T))
     mismatches = []
-    for variable in framework.variables:
-        if not variable.prescored or variable.name not in prescored:
-            continue
+    for variable in checked:
         scores = prescored[variable.name]
         first = variable.indicators[0].direction
-        if len(variable.indicators) == 1 and first.kind == "tiers":
+        if variable.name not in expected_of:
             allowed = set(first.points) | {1}
             off = scores[~scores.isin(allowed)]
             if len(off):
@@ -268,9 +278,10 @@ def find_prescored_mismatches(prescored: pd.DataFrame, framework: Framework) -> 
                     ScoreMismatch(variable.name, "tiers", tuple(off.index), f"scores {sorted(set(off.tolist()))} not in the points table {list(first.points)}")
                 )
             continue
-        expected = expected_under_rule(scores, variable.ties, len(variable.indicators) == 1)
-        off = scores.index[scores != expected]
-        if len(off):
+        differ = scores.to_numpy() != expected_of[variable.name]
+        if differ.any():
+            off = scores.index[differ]
+            expected = pd.Series(expected_of[variable.name], index=scores.index)
             pairs = ", ".join(f"{c} {scores[c]} (rule: {expected[c]})" for c in off[:2])
             counts = scores[scores > 1].value_counts() if len(variable.indicators) == 1 and variable.ties == "best" else scores.value_counts()
             tied = [int(s) for s in sorted(counts[counts > 1].index, reverse=True)]

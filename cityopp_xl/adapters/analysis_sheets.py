@@ -13,6 +13,7 @@ long name, when a table has one, is its last column, so it can spill to the righ
 from __future__ import annotations
 
 import datetime as _dt
+from collections import Counter
 import math
 
 import pandas as pd
@@ -181,19 +182,21 @@ def _cities_section(analysis: Analysis) -> _Section:
         "Lift = overall rank minus rank in the dimension, in places; the strongest lift is the dimension that puts the city furthest above its overall rank.",
     )
     section.header(["Rank", "City", "Overall", "Tier", "SD", f"Top {top} count", "Lift (places)", "Dimension rank", "Strongest lift"])
-    balance = analysis.city_balance
-    first_lift = analysis.city_lifts[analysis.city_lifts["order"] == 1].set_index("city")
+    # Looked up in dicts: a row Series per city (.loc) and .at per cell took 0.01 s of a
+    # Recalculate of the 2025 master.
+    sd, top_count = analysis.city_balance["sd"].to_dict(), analysis.city_balance["top_count"].to_dict()
+    first_lift = dict(records(analysis.city_lifts[analysis.city_lifts["order"] == 1].set_index("city")))
     rows = []
     for city, row in records(analysis.tiers):
-        lift = first_lift.loc[city] if city in first_lift.index else None
+        lift = first_lift.get(city)
         rows.append(
             [
                 row["rank"],
                 city,
                 row["overall"],
                 row["tier"],
-                balance.at[city, "sd"],
-                balance.at[city, "top_count"],
+                sd[city],
+                top_count[city],
                 None if lift is None else lift["lift"],
                 None if lift is None else lift["dimension_rank"],
                 "none above its overall rank" if lift is None else lift["dimension"],
@@ -229,12 +232,18 @@ def _leaders_section(analysis: Analysis, codes: dict[str, str], dimension_of: di
         f"Every city ranked {top}th or better, ties included (so a tie can list more than {top}); '=' marks a shared place.",
     )
     leaders = analysis.leaders
-    widest = int(leaders.groupby(["level", "name"]).size().max()) if len(leaders) else top
+    # Grouped in plain Python (first-appearance order, as groupby(sort=False) gives): a
+    # groupby and a value_counts per group took 0.018 s of a Recalculate of the 2025
+    # master, for 60 groups of about 5 rows.
+    groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for level, name, rank, city in zip(*(leaders[c].tolist() for c in ("level", "name", "rank", "city"))):
+        groups.setdefault((level, name), []).append((rank, city))
+    widest = max(map(len, groups.values())) if groups else top
     section.header(["Code", "Dimension or variable", "Level", *[ordinal_heading(i) for i in range(1, widest + 1)]])
     rows = []
-    for (level, name), group in leaders.groupby(["level", "name"], sort=False):
-        counts = group["rank"].value_counts()
-        cells = [f"{rank}{'=' if counts[rank] > 1 else ''} {city}" for rank, city in zip(group["rank"], group["city"])]
+    for (level, name), group in groups.items():
+        counts = Counter(rank for rank, _ in group)
+        cells = [f"{rank}{'=' if counts[rank] > 1 else ''} {city}" for rank, city in group]
         code = codes[name] if level == "dimension" else codes[dimension_of[name]]
         rows.append([code, name, level, *cells])
     section.body(rows)

@@ -17,6 +17,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .. import __version__
@@ -300,9 +301,14 @@ def _rect(rows: list[list]) -> list[list]:
 
 
 def _sorted_by_rank(frame: pd.DataFrame, rank: pd.Series, order: list[str]) -> pd.DataFrame:
-    # Ties keep edition order, as the report lists them.
-    position = pd.Series(range(len(order)), index=order)
-    return frame.assign(_rank=rank, _pos=position.reindex(frame.index)).sort_values(["_rank", "_pos"], kind="stable")
+    # Ties keep edition order, as the report lists them. One stable lexsort of the arrays
+    # (rank, then edition position): assign, reindex and a two-key sort_values took about
+    # 1 ms a sheet, 11 sheets a Recalculate.
+    ranks = rank.reindex(frame.index).to_numpy()
+    place = {city: i for i, city in enumerate(order)}
+    positions = np.array([place.get(city, np.nan) for city in frame.index], dtype="float64")
+    chosen = np.lexsort((positions, ranks))
+    return frame.iloc[chosen].assign(_rank=ranks[chosen])
 
 
 def _table_rows(frame: pd.DataFrame, columns: list) -> list[list]:

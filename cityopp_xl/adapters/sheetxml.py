@@ -21,7 +21,6 @@ same part).
 from __future__ import annotations
 
 import datetime as _dt
-import html
 import math
 import re
 from dataclasses import dataclass, field
@@ -241,7 +240,11 @@ _SCAN_STYLE = re.compile(r'\bs="([0-9]+)"')
 
 
 def _unescape(text: str) -> str:
-    return html.unescape(text) if "&" in text else text
+    if "&" not in text:
+        return text
+    import html  # here: its table of entities takes 2 ms to import, and most texts have no "&"
+
+    return html.unescape(text)
 
 
 def _scan_cells(xml: bytes, strings: list[str], styles: DateStyles) -> dict[tuple[int, int], object] | None:
