@@ -35,6 +35,12 @@ def test_every_command_has_help():
         assert result.returncode == 0 and "Usage" in result.stdout
 
 
+def _set_value_on_line(values, line: int, text: str) -> None:
+    """Replace the value of V.csv's ``line`` (1-based, the header is line 1) with ``text``."""
+    lines = values.read_text().splitlines()
+    lines[line - 1] = lines[line - 1].rsplit(",", 1)[0] + "," + text
+    values.write_text("\n".join(lines) + "\n")
+
 class TestScore:
     def test_csv_contract_on_raw_values_with_every_rule(self, tmp_path):
         framework, values = write_fixture_csvs(tmp_path)
@@ -61,9 +67,7 @@ class TestScore:
 
     def test_bad_value_is_named_by_line_and_exit_2(self, tmp_path):
         framework, values = write_fixture_csvs(tmp_path)
-        text = values.read_text().splitlines()
-        text[3] = text[3].rsplit(",", 1)[0] + ",n.a."
-        values.write_text("\n".join(text) + "\n")
+        _set_value_on_line(values, 4, "n.a.")
         result = cityopp("score", "--framework", framework, "--data", values, "--out", tmp_path / "out")
         assert result.returncode == 2
         assert "V.csv line 4 (column 'value'): 'n.a.', expected a number" in result.stderr
@@ -107,9 +111,7 @@ class TestScore:
 
     def test_warnings_print_with_their_prefix(self, tmp_path):
         framework, values = write_fixture_csvs(tmp_path)
-        lines = values.read_text().splitlines()
-        lines[3] = lines[3].rsplit(",", 1)[0] + ",n/a"
-        values.write_text("\n".join(lines) + "\n")
+        _set_value_on_line(values, 4, "n/a")
         result = cityopp("score", "--framework", framework, "--data", values, "--out", tmp_path / "out")
         assert result.returncode == 0, result.stderr
         assert result.stderr.splitlines() == ["warning: V.csv line 4 (column 'value'): 'n/a' (read as a blank: no value, scores 1), expected a number, or an empty value for no value"]

@@ -267,26 +267,10 @@ def validate_file(path: Path) -> tuple[Inputs | None, list[Problem], pipeline_mo
 # --------------------------------------------------------------------------- writing outputs
 
 
-def write_outputs(book, outputs: list[layout.SheetOutput]) -> None:
-    """Write the add-in's output sheets and only them.
-
-    An output whose sheet exists is rewritten in the same place (formulas elsewhere that
-    point at it keep working); a new one goes right after the sheet it follows. Input
-    sheets are never touched (the owned sheets a run does not produce are deleted by
-    :meth:`FileFront.write`).
-    """
-    for output in outputs:
-        if output.name in book.sheetnames:
-            index = book.sheetnames.index(output.name)
-            del book[output.name]
-        else:
-            index = book.sheetnames.index(output.after) + 1 if output.after in book.sheetnames else len(book.sheetnames)
-        sheet = book.create_sheet(output.name, index)
-        write_sheet(sheet, output)
-
-
 def write_sheet(sheet, output: layout.SheetOutput) -> None:
-    """Write one :class:`~layout.SheetOutput` (values, then its bounded formats)."""
+    """Write one :class:`~layout.SheetOutput` (values, then its bounded formats) into an
+    openpyxl sheet: the presentation sheets of a new workbook. A Recalculate of a file
+    writes its output sheets as package parts instead (:mod:`.xlsxpackage`)."""
     from openpyxl.formatting.rule import FormulaRule
     from openpyxl.styles import Alignment
     from openpyxl.styles import Font
