@@ -64,6 +64,10 @@ FIXED_OUTPUT_SHEETS = (
     SHEET_DIFF,
 )
 
+#: Tab colours by role (RGB hex): the team's inputs, the scores, the analysis, the audit
+#: trail (the Log, reconciliation, problems, data notes).
+TAB_COLORS = {"inputs": "1F4E79", "scores": "548235", "analysis": "7030A0", "audit": "7F7F7F"}
+
 _DATA_SHEET = re.compile(r"D(\d+) data")
 _SCORE_SHEET = re.compile(r"D(\d+) scores")
 
@@ -250,6 +254,18 @@ class SheetOutput:
     #: scored it (rows from A1, None where unknown): a file writer saves them as the
     #: formulas' cached values, so a viewer that never recalculates shows the scores.
     formula_values: list[list] | None = None
+    #: Links inside the workbook: A1 cell → the place it opens, as a sheet-qualified
+    #: reference (``'D1 data'!C7``). The cell keeps its value as the link's text.
+    links: dict[str, str] = field(default_factory=dict)
+    #: Cell notes (Excel's notes, the legacy comments): A1 cell → text. Few per sheet:
+    #: their number never grows with the number of cities.
+    notes: dict[str, str] = field(default_factory=dict)
+    #: The sheet tab's colour as RGB hex (``"1F4E79"``), by the sheet's role; see
+    #: :data:`TAB_COLORS`.
+    tab_color: str | None = None
+    #: Manual page breaks: a new printed page starts after each of these rows (a section
+    #: heading kept with its table).
+    row_breaks: list[int] = field(default_factory=list)
 
 
 #: The longest text an Excel cell holds; openpyxl cuts a longer one silently.
