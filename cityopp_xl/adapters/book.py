@@ -290,6 +290,7 @@ def write_sheet(book, output: layout.SheetOutput, sheet=None) -> None:
         after = book.sheets[output.after] if output.after in names else book.sheets[len(book.sheets) - 1]
         sheet = book.sheets.add(name=output.name, after=after)
     else:
+        _delete_notes(sheet)
         sheet.clear()
     write_values(sheet, output)
     height = len(output.cells)
@@ -333,6 +334,7 @@ def write_sheet(book, output: layout.SheetOutput, sheet=None) -> None:
     except NotImplementedError:  # xlwings Server clients other than Office.js
         pass
     _merge(book, sheet, output.merged)
+    _links_and_notes(sheet, output)
     if output.print_area:
         sheet.page_setup.print_area = output.print_area
     _print_setup(book, sheet, output)
@@ -356,23 +358,67 @@ def _merge(book, sheet, areas: list[str]) -> None:
             sheet.range(_address((first, c1, across_last, c2))).merge(across=True)
 
 
+def _delete_notes(sheet) -> None:
+    """Delete the notes of an output sheet about to be rewritten (few, by contract): a
+    cleared sheet must not keep the last run's notes, and a cell takes one note only."""
+    try:
+        for note in list(sheet.notes):
+            note.delete()
+    except (NotImplementedError, AttributeError):  # an engine without notes: none were written
+        pass
+
+
+def _links_and_notes(sheet, output: layout.SheetOutput) -> None:
+    """The links inside the workbook and the notes of an output sheet, one call each
+    (their number never grows with the number of cities). The remote engine adds notes
+    only through an Office.js client with notes (ExcelApi 1.18): elsewhere they are left
+    out, and the file front end writes them."""
+    for address, target in sorted(output.links.items()):
+        row, column = _bounds(address)[:2]
+        value = output.cells[row - 1][column - 1] if row <= len(output.cells) and column <= len(output.cells[row - 1]) else None
+        sheet[address].add_hyperlink("#" + target, text_to_display=None if value is None else str(value))
+    for address, text in sorted(output.notes.items()):
+        try:
+            sheet[address].add_note(text)
+        except NotImplementedError:
+            break
+
+
+def _tab_and_breaks(sheet, output: layout.SheetOutput) -> None:
+    """Desktop Excel on Windows (COM): the tab colour and the manual page breaks (xlwings'
+    remote engine has no action for either)."""
+    api = sheet.api
+    if output.tab_color:
+        red, green, blue = (int(output.tab_color[i : i + 2], 16) for i in (0, 2, 4))
+        api.Tab.Color = red + 256 * green + 65536 * blue  # Excel's colours are BGR
+    api.ResetAllPageBreaks()
+    for row in sorted(set(output.row_breaks)):
+        api.HPageBreaks.Add(Before=api.Range(f"A{row + 1}"))
+
+
 def _print_setup(book, sheet, output: layout.SheetOutput) -> None:
     """Desktop Excel on Windows: the print settings the file writer gives every output
     sheet (landscape A4, pages across and down, repeated header rows and columns, the
-    sheet's name and page number in the footer). xlwings Server has no page setup; a sheet
-    rewritten in place keeps the settings it had."""
+    sheet's name and page number in the footer, manual page breaks) and the tab colour.
+    xlwings Server has no page setup nor tab colour; a sheet rewritten in place keeps the
+    settings it had."""
     if _is_remote(book):
         return
     try:
         setup = sheet.api.PageSetup
         setup.Orientation = 2  # xlLandscape
         setup.PaperSize = 9  # xlPaperA4
-        setup.Zoom = False
-        setup.FitToPagesWide = output.pages_wide
-        setup.FitToPagesTall = output.pages_tall or False
+        scale = layout.print_scale(output)
+        if scale:  # manual page breaks: a fixed scale (fitting to pages would ignore them)
+            setup.Zoom = scale
+        else:
+            setup.Zoom = False
+            setup.FitToPagesWide = output.pages_wide
+            setup.FitToPagesTall = output.pages_tall or False
         setup.PrintTitleRows = "".join(f"${part}" if i else f"${part}:" for i, part in enumerate(output.print_title_rows.split(":"))) if output.print_title_rows else ""
         setup.PrintTitleColumns = "".join(f"${part}" if i else f"${part}:" for i, part in enumerate(output.print_title_columns.split(":"))) if output.print_title_columns else ""
         setup.CenterFooter = "&A, page &P of &N"
+        _tab_and_breaks(sheet, output)
     except AttributeError:  # macOS: PageSetup is not reachable this way; Excel's defaults stay
         pass
     except Exception as error:  # Windows without a printer: Excel refuses page settings

@@ -284,7 +284,8 @@ def add_output_fingerprints(outputs: list[layout.SheetOutput]) -> None:
 def format_fingerprint(output: layout.SheetOutput) -> str:
     """A fingerprint (16 hex characters) of everything an output sheet is written with
     but its values: its extent, fonts, number formats, wraps, alignments, merges,
-    conditional formats, column widths, row heights, panes and print settings.
+    conditional formats, column widths, row heights, panes, print settings and page
+    breaks, links, notes and tab colour.
 
     Excel rewrites a sheet whose format fingerprint is the one on the Log by its values
     alone (the formats it holds are those this run would write); see
@@ -312,6 +313,10 @@ def format_fingerprint(output: layout.SheetOutput) -> str:
         output.pages_tall,
         output.formulas,
         sorted(output.formula_cells),
+        sorted(output.links.items()),
+        sorted(output.notes.items()),
+        output.tab_color,
+        output.row_breaks,
     )
     return _hash([repr(parts)])[:16]
 

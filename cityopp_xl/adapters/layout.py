@@ -67,6 +67,26 @@ FIXED_OUTPUT_SHEETS = (
 #: Tab colours by role (RGB hex): the team's inputs, the scores, the analysis, the audit
 #: trail (the Log, reconciliation, problems, data notes).
 TAB_COLORS = {"inputs": "1F4E79", "scores": "548235", "analysis": "7030A0", "audit": "7F7F7F"}
+#: Each sheet's role by name (score sheets are "scores", data sheets "inputs": see
+#: :func:`sheet_role`); a new sheet only needs its name added here.
+SHEET_ROLES = {
+    SHEET_ABOUT: "inputs",
+    SHEET_FRAMEWORK: "inputs",
+    SHEET_CITIES: "inputs",
+    SHEET_SETTINGS: "inputs",
+    SHEET_PUBLISHED: "inputs",
+    SHEET_OVERALL: "scores",
+    SHEET_ANALYSIS: "analysis",
+    SHEET_INSIGHTS: "analysis",
+    SHEET_ROBUSTNESS: "analysis",
+    SHEET_CITY_PROFILE: "analysis",
+    SHEET_CHARTS: "analysis",
+    SHEET_INDICATOR_SCORES: "audit",
+    SHEET_RECONCILIATION: "audit",
+    SHEET_LOG: "audit",
+    SHEET_PROBLEMS: "audit",
+    SHEET_DIFF: "audit",
+}
 
 _DATA_SHEET = re.compile(r"D(\d+) data")
 _SCORE_SHEET = re.compile(r"D(\d+) scores")
@@ -98,6 +118,64 @@ def data_sheet(position: int) -> str:
 def score_sheet(position: int) -> str:
     """Name of dimension ``position``'s score sheet, written right after its data sheet."""
     return f"D{position} scores"
+
+
+#: One line on each sheet for the contents on the About sheet (data and score sheets are
+#: described by their dimension; see :func:`workbook_contents`).
+SHEET_DESCRIPTIONS = {
+    SHEET_ABOUT: "this page: what the workbook holds and how it works",
+    SHEET_CITY_PROFILE: "one city's dimension scores, ranks and strongest and weakest variables",
+    SHEET_CHARTS: "charts of the overall and dimension scores",
+    SHEET_FRAMEWORK: "the indicators, variables and dimensions, with directions and tie rules (input)",
+    SHEET_CITIES: "the cities of the edition, in edition order (input)",
+    SHEET_SETTINGS: "overall tiers and the output mode (input)",
+    SHEET_PUBLISHED: "the report's printed totals, overall scores and ranks, for checking (input)",
+    SHEET_OVERALL: "overall scores, ranks and tiers, with the ten dimension scores",
+    SHEET_ANALYSIS: "rank shifts, correlations between dimensions and contributions",
+    SHEET_INSIGHTS: "what stands out in the scores, in sentences",
+    SHEET_ROBUSTNESS: "how much each city's rank depends on the method's choices",
+    SHEET_INDICATOR_SCORES: "each indicator's and variable's rank scores",
+    SHEET_RECONCILIATION: "the computed figures against the printed ones",
+    SHEET_LOG: "the run: settings, steps, fingerprints of the inputs and outputs",
+    SHEET_PROBLEMS: "problems found in the inputs (written only when there are any)",
+    SHEET_DIFF: "the differences from another workbook (written by Compare with...)",
+}
+
+
+def workbook_contents(dimensions: list[str], published: bool = True) -> list[tuple[str, str]]:
+    """Every sheet a workbook has once recalculated, in workbook order, with one line on
+    each: About, the presentation and input sheets, each data sheet followed by its score
+    sheet, then the other output sheets (Reconciliation only with a Published sheet)."""
+    sheets = [(SHEET_ABOUT, SHEET_DESCRIPTIONS[SHEET_ABOUT])]
+    sheets += [(name, SHEET_DESCRIPTIONS[name]) for name in PRESENTATION_SHEETS]
+    sheets += [(name, SHEET_DESCRIPTIONS[name]) for name in INPUT_SHEETS if published or name != SHEET_PUBLISHED]
+    for position, dimension in enumerate(dimensions, start=1):
+        sheets.append((data_sheet(position), f"{dimension}: the input values (input)"))
+        sheets.append((score_sheet(position), f"{dimension}: variable scores and the dimension score"))
+    sheets += [
+        (name, SHEET_DESCRIPTIONS.get(name, ""))
+        for name in FIXED_OUTPUT_SHEETS
+        if published or name != SHEET_RECONCILIATION
+    ]
+    return sheets
+
+
+def sheet_role(sheet: str) -> str | None:
+    """A sheet's role (a key of :data:`TAB_COLORS`): by :data:`SHEET_ROLES`, score sheets
+    "scores", data sheets "inputs"; None for a sheet of the team's own."""
+    if sheet in SHEET_ROLES:
+        return SHEET_ROLES[sheet]
+    if _SCORE_SHEET.fullmatch(sheet):
+        return "scores"
+    if _DATA_SHEET.fullmatch(sheet):
+        return "inputs"
+    return None
+
+
+def tab_color(sheet: str) -> str | None:
+    """The tab colour of a sheet by its role (:func:`sheet_role`), or None."""
+    role = sheet_role(sheet)
+    return TAB_COLORS[role] if role else None
 
 
 def is_owned(sheet: str) -> bool:
@@ -380,6 +458,8 @@ def render_outputs(
         after = SHEET_RECONCILIATION
     outputs.append(_log_sheet(pipeline, problems, reconciliation, run_time, source, after=after, formulas=formulas))
     add_stale_check(outputs, pipeline.inputs)
+    for output in outputs:
+        output.tab_color = output.tab_color or tab_color(output.name)
     from .integrity import add_output_fingerprints  # integrity imports this module
 
     # Every sheet but the Log is polished (sized, merged, aligned) before the Log records
@@ -636,6 +716,7 @@ def problems_sheet(problems: list[Problem], run_time: str | None = None, after: 
         bold=["A4:D4"],
         widths={"A": 24, "B": 50, "C": 60, "D": 10},
         freeze="A5",
+        tab_color=tab_color(SHEET_PROBLEMS),
     )
 
 
@@ -833,6 +914,29 @@ def pages_tall(rows: int) -> int:
     return max(1, math.ceil(rows / ROWS_PER_PAGE))
 
 
+#: The printable width of a landscape A4 page inside the output sheets' margins, in points
+#: (297 mm less two half-inch margins).
+PRINTABLE_WIDTH_POINTS = 297 / 25.4 * 72 - 72
+
+
+def print_scale(output: SheetOutput) -> int | None:
+    """The fixed print scale (per cent) of a sheet with manual page breaks, or None for a
+    sheet printed "fit to pages". Excel and LibreOffice ignore manual page breaks on a
+    sheet fitted to pages, so such a sheet is scaled instead: as large as lets its printed
+    columns fit ``pages_wide`` pages across (at most 100 %, at least 10 %)."""
+    if not output.row_breaks:
+        return None
+    if output.print_area:
+        first, _, last = output.print_area.partition(":")
+        columns = range(column_number("".join(c for c in first if c.isalpha())), column_number("".join(c for c in (last or first) if c.isalpha())) + 1)
+    else:
+        columns = range(1, max((len(row) for row in output.cells), default=1) + 1)
+    widths = {column_number(k): v for k, v in output.widths.items()}
+    # Excel's column width in characters to points (Calibri 11: 7 px a character + 5 px).
+    points = sum((widths.get(c, DEFAULT_WIDTH) * 7 + 5) * 0.75 for c in columns)
+    return max(10, min(100, math.floor(100 * PRINTABLE_WIDTH_POINTS * output.pages_wide / points)))
+
+
 def text_lines(text, width: float, fill: float = WRAP_FILL) -> int:
     """How many lines ``text`` takes when wrapped in a column ``width`` characters wide
     (an estimate: a word longer than a line takes a line of its own)."""
@@ -966,6 +1070,7 @@ def diff_sheet(diff, old_name: str, new_name: str, *, run_time: str | None = Non
         cells=_rect(rows),
         bold=bold,
         widths={"A": 30, "B": 26, "C": 18, "D": 18, "E": 24, "F": 14, "G": 14},
+        tab_color=tab_color(SHEET_DIFF),
     )
 
 

@@ -385,8 +385,10 @@ def rows_from(sheet: str, values: dict[tuple[int, int], object]) -> list[list]:
 FONT_NAME = "Calibri"
 ALERT_COLOR = "FFC00000"
 
-#: Cell formats the output sheets use: (bold, size, number format, horizontal, wrap).
+#: Cell formats the output sheets use: (bold, size, number format, horizontal, wrap,
+#: link). A link cell is blue and underlined, as Excel's Hyperlink style shows it.
 CellFormat = tuple
+LINK_COLOR = "FF0563C1"
 
 
 @dataclass
@@ -479,11 +481,12 @@ class StyleBook:
 
     def cell_style(self, fmt: CellFormat) -> int:
         """The ``cellXfs`` index of a cell format (bold, size, number format, horizontal
-        alignment, wrap)."""
+        alignment, wrap, link)."""
         if fmt in self._xf_ids:
             return self._xf_ids[fmt]
-        bold, size, code, horizontal, wrap = fmt
-        font = f'<font>{"<b/>" if bold else ""}<sz val="{size}"/><name val="{FONT_NAME}"/><family val="2"/></font>'
+        bold, size, code, horizontal, wrap, link = fmt
+        underline, color = ('<u/>', f'<color rgb="{LINK_COLOR}"/>') if link else ("", "")
+        font = f'<font>{"<b/>" if bold else ""}{underline}<sz val="{size}"/>{color}<name val="{FONT_NAME}"/><family val="2"/></font>'
         font_id = self._find_or_append("fonts", font, self._font_ids)
         numfmt_id = self._numfmt(code)
         alignment = ""
@@ -618,13 +621,14 @@ def _area_cells(area: str) -> Iterator[tuple[int, int]]:
 
 
 def _formats(output: layout.SheetOutput) -> dict[tuple[int, int], list]:
-    """The format of every formatted cell: [bold, size, number format, horizontal, wrap]."""
+    """The format of every formatted cell: [bold, size, number format, horizontal, wrap,
+    link]."""
     formats: dict[tuple[int, int], list] = {}
 
     def at(position):
         fmt = formats.get(position)
         if fmt is None:
-            fmt = formats[position] = [False, 11, None, None, False]
+            fmt = formats[position] = [False, 11, None, None, False, False]
         return fmt
 
     title = at((1, 1))
@@ -645,16 +649,50 @@ def _formats(output: layout.SheetOutput) -> dict[tuple[int, int], list]:
         first = area.split(":")[0]
         rows, columns = layout._areas(first)
         at((rows[0], columns[0]))[4] = True
+    for address in output.links:
+        for position in _area_cells(address):
+            at(position)[5] = True
     return formats
 
 
 def _page(output: layout.SheetOutput) -> str:
     fit_height = output.pages_tall
+    scale = layout.print_scale(output)
+    scale_attribute = f' scale="{scale}"' if scale else ""
     return (
         '<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.6" header="0.25" footer="0.3"/>'
-        f'<pageSetup paperSize="9" fitToWidth="{output.pages_wide}" fitToHeight="{fit_height}" orientation="landscape"/>'
+        f'<pageSetup paperSize="9"{scale_attribute} fitToWidth="{output.pages_wide}" fitToHeight="{fit_height}" orientation="landscape"/>'
         "<headerFooter><oddFooter>&amp;C&amp;8&amp;A, page &amp;P of &amp;N</oddFooter></headerFooter>"
-    )
+    ) + _row_breaks(output)
+
+
+def _row_breaks(output: layout.SheetOutput) -> str:
+    """``<rowBreaks>``: a manual page break after each of ``row_breaks`` (``id`` is the
+    last row of a page)."""
+    rows = sorted(set(output.row_breaks))
+    if not rows:
+        return ""
+    breaks = "".join(f'<brk id="{row}" max="16383" man="1"/>' for row in rows)
+    return f'<rowBreaks count="{len(rows)}" manualBreakCount="{len(rows)}">{breaks}</rowBreaks>'
+
+
+def _hyperlinks(output: layout.SheetOutput) -> str:
+    """``<hyperlinks>`` of the links inside the workbook: a ``location`` needs no
+    relationship. The text shown is the cell's value."""
+    if not output.links:
+        return ""
+    links = []
+    for address, target in sorted(output.links.items(), key=lambda item: _cell_order(item[0])):
+        row, column = _cell_order(address)
+        value = output.cells[row - 1][column - 1] if row <= len(output.cells) and column <= len(output.cells[row - 1]) else None
+        display = f' display="{_escape(str(value))}"' if value not in (None, "") else ""
+        links.append(f'<hyperlink ref="{address}" location="{_escape(target)}"{display}/>')
+    return "<hyperlinks>" + "".join(links) + "</hyperlinks>"
+
+
+def _cell_order(address: str) -> tuple[int, int]:
+    match = _A1.match(address)
+    return int(match.group(2)), column_number(match.group(1))
 
 
 def _views(output: layout.SheetOutput, selected: bool) -> str:
@@ -724,8 +762,10 @@ def _plain(text: str) -> bool:
     return bool(text) and not text[0].isspace() and not text[-1].isspace() and not _ILLEGAL.search(text)
 
 
-def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: bool = False, chunk_rows: int = 2000) -> Iterator[bytes]:
-    """The worksheet part of ``output``, in UTF-8 chunks of about ``chunk_rows`` rows."""
+def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: bool = False, chunk_rows: int = 2000, notes_rid: str | None = None) -> Iterator[bytes]:
+    """The worksheet part of ``output``, in UTF-8 chunks of about ``chunk_rows`` rows.
+    ``notes_rid``: the relationship id of the legacy drawing that shows the sheet's notes
+    (:func:`render_comments`, :func:`render_notes_vml`), when it has any."""
     cells = output.cells
     height = len(cells)
     width = max((len(r) for r in cells), default=1) or 1
@@ -740,9 +780,10 @@ def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: boo
         return text
 
     last = f"{column_letter(width)}{max(height, 1)}"
+    tab = f'<tabColor rgb="FF{output.tab_color.upper()}"/>' if output.tab_color else ""
     head = [
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN}" xmlns:r="{REL}">',
-        '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>',
+        f'<sheetPr>{tab}<pageSetUpPr fitToPage="{0 if layout.print_scale(output) else 1}"/></sheetPr>',
         f'<dimension ref="A1:{last}"/>',
         _views(output, selected),
         '<sheetFormatPr defaultRowHeight="15"/>',
@@ -826,7 +867,10 @@ def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: boo
     if output.merged:
         buffer.append(f'<mergeCells count="{len(output.merged)}">' + "".join(f'<mergeCell ref="{a}"/>' for a in output.merged) + "</mergeCells>")
     buffer.append(_conditional_formats(output, styles))
+    buffer.append(_hyperlinks(output))
     buffer.append(_page(output))
+    if notes_rid:
+        buffer.append(f'<legacyDrawing r:id="{notes_rid}"/>')
     buffer.append("</worksheet>")
     yield "".join(buffer).encode("utf-8", "surrogatepass")
 
@@ -851,3 +895,50 @@ def print_names(output: layout.SheetOutput) -> list[tuple[str, str]]:
         names.append(("_xlnm.Print_Area", f"{sheet}!{area}"))
     return names
 
+
+
+# --------------------------------------------------------------------------- notes
+
+#: The author every note of an output sheet is written under.
+NOTE_AUTHOR = "cityopp-xl"
+
+
+def render_comments(output: layout.SheetOutput) -> bytes:
+    """The comments part (``xl/commentsN.xml``) of an output sheet's notes, in cell order."""
+    items = []
+    for address, text in sorted(output.notes.items(), key=lambda item: _cell_order(item[0])):
+        space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() else ""
+        items.append(f'<comment ref="{address}" authorId="0"><text><t{space}>{_escape(text)}</t></text></comment>')
+    return (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<comments xmlns="{MAIN}">'
+        f"<authors><author>{NOTE_AUTHOR}</author></authors><commentList>{''.join(items)}</commentList></comments>"
+    ).encode("utf-8", "surrogatepass")
+
+
+def render_notes_vml(output: layout.SheetOutput) -> bytes:
+    """The legacy VML drawing Excel needs to show the notes of a sheet: one hidden note
+    box per note, anchored beside its cell (shown when the cell is pointed at)."""
+    shapes = []
+    for number, address in enumerate(sorted(output.notes, key=_cell_order), start=1):
+        row, column = _cell_order(address)
+        # Anchor: left column, offset, top row, offset, right column, offset, bottom row,
+        # offset (0-based), a box of three columns by four rows beside the cell.
+        anchor = f"{column}, 15, {max(row - 2, 0)}, 10, {column + 3}, 15, {row + 3}, 4"
+        shapes.append(
+            f'<v:shape id="_x0000_s{1024 + number}" type="#_x0000_t202" style="position:absolute;margin-left:59.25pt;'
+            f'margin-top:1.5pt;width:216pt;height:75pt;z-index:{number};visibility:hidden" fillcolor="#ffffe1" o:insetmode="auto">'
+            '<v:fill color2="#ffffe1"/><v:shadow on="t" color="black" obscured="t"/><v:path o:connecttype="none"/>'
+            '<v:textbox style="mso-direction-alt:auto"><div style="text-align:left"></div></v:textbox>'
+            '<x:ClientData ObjectType="Note"><x:MoveWithCells/><x:SizeWithCells/>'
+            f"<x:Anchor>{anchor}</x:Anchor><x:AutoFill>False</x:AutoFill>"
+            f"<x:Row>{row - 1}</x:Row><x:Column>{column - 1}</x:Column></x:ClientData></v:shape>"
+        )
+    return (
+        '<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+        'xmlns:x="urn:schemas-microsoft-com:office:excel">'
+        '<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="1"/></o:shapelayout>'
+        '<v:shapetype id="_x0000_t202" coordsize="21600,21600" o:spt="202" path="m,l,21600r21600,l21600,xe">'
+        '<v:stroke joinstyle="miter"/><v:path gradientshapeok="t" o:connecttype="rect"/></v:shapetype>'
+        + "".join(shapes)
+        + "</xml>"
+    ).encode()

@@ -306,6 +306,10 @@ def write_sheet(sheet, output: layout.SheetOutput) -> None:
     if output.freeze:
         sheet.freeze_panes = output.freeze
     landscape(sheet, pages_wide=output.pages_wide, pages_tall=output.pages_tall)
+    scale = layout.print_scale(output)
+    if scale:  # manual page breaks: a fixed scale (fitting to pages would ignore them)
+        sheet.page_setup.scale = scale
+        sheet.sheet_properties.pageSetUpPr.fitToPage = False
     if output.print_title_rows:
         sheet.print_title_rows = output.print_title_rows
     if output.print_title_columns:
@@ -320,6 +324,41 @@ def write_sheet(sheet, output: layout.SheetOutput) -> None:
         sheet[address] = formula
     for address in output.alert_cells:
         sheet.conditional_formatting.add(address, FormulaRule(formula=[layout.alert_rule(address)], font=Font(bold=True, color=ALERT_COLOR)))
+    for address, target in output.links.items():
+        add_link(sheet[address], target)
+    for address, text in output.notes.items():
+        add_note(sheet[address], text)
+    if output.tab_color:
+        sheet.sheet_properties.tabColor = "FF" + output.tab_color
+    if output.row_breaks:
+        from openpyxl.worksheet.pagebreak import Break
+
+        for row in sorted(set(output.row_breaks)):
+            sheet.row_breaks.append(Break(id=row))
+
+
+#: The colour of a link's text (Excel's Hyperlink style).
+LINK_COLOR = "0563C1"
+
+
+def add_link(cell, target: str) -> None:
+    """Make ``cell`` a link to ``target``, a place inside the workbook (``'D1 data'!A1``):
+    its value stays as the link's text, blue and underlined."""
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
+    cell.hyperlink = Hyperlink(ref=cell.coordinate, location=target, display=None if cell.value is None else str(cell.value))
+    font = cell.font
+    cell.font = Font(name=font.name or FONT_NAME, size=font.size or 11, bold=font.bold, underline="single", color=LINK_COLOR)
+
+
+def add_note(cell, text: str) -> None:
+    """Give ``cell`` a note (Excel's legacy comment) under the add-in's name."""
+    from openpyxl.comments import Comment
+
+    from .sheetxml import NOTE_AUTHOR
+
+    cell.comment = Comment(text, NOTE_AUTHOR, width=300, height=110)
 
 
 _STYLE_KEYS = {"font": "fontId", "number_format": "numFmtId", "alignment": "alignmentId"}
@@ -631,6 +670,11 @@ def write_input_workbook(
     from . import presentation  # presentation imports this module
 
     presentation.add_presentation_sheets(book, framework, [city for city, _ in cities])
+    _contents(about_sheet, layout.workbook_contents(list(framework.dimensions), published=published is not None))
+    for sheet in book.worksheets:
+        color = layout.tab_color(sheet.title)
+        if color:
+            sheet.sheet_properties.tabColor = "FF" + color
     book.save(path)
     from .xlsxpackage import order_font_children
 
@@ -661,3 +705,19 @@ def _about(sheet, title: str, framework: Framework, about: list[str]) -> None:
     sheet["A1"].font = Font(name=FONT_NAME, bold=True, size=16)
     sheet.cell(row=len(about) + 4, column=1).font = Font(name=FONT_NAME, size=11, bold=True)
     sheet.column_dimensions["A"].width = 120
+
+
+def _contents(sheet, contents: list[tuple[str, str]]) -> None:
+    """The contents below the About text: every sheet of the workbook with one line on it,
+    each a link to the sheet's A1 (a sheet Recalculate has not written yet is a link that
+    opens once it has)."""
+    from openpyxl.styles import Font
+
+    from ..model import quote_sheet
+
+    sheet.append([])
+    sheet.append(["Contents (click a sheet to open it)"])
+    sheet.cell(row=sheet.max_row, column=1).font = Font(name=FONT_NAME, size=11, bold=True)
+    for name, description in contents:
+        sheet.append([f"{name}: {description}" if description else name])
+        add_link(sheet.cell(row=sheet.max_row, column=1), f"{quote_sheet(name)}!A1")

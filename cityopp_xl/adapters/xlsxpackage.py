@@ -49,7 +49,26 @@ from ..model import column_number
 from . import layout
 from .integrity import SheetFeatures, TableRange, check_sheet_size, find_stamped_outputs
 from .package import PackageError, check_package, write_atomically
-from .sheetxml import _A1, MAIN, REL, SheetRead, StyleBook, UnsafeXML, calamine_values, date_styles, parse, print_names, read_features, read_sheet, render_sheet, rows_from, schema_ordered_fonts, shared_strings
+from .sheetxml import (
+    _A1,
+    MAIN,
+    REL,
+    SheetRead,
+    StyleBook,
+    UnsafeXML,
+    calamine_values,
+    date_styles,
+    parse,
+    print_names,
+    read_features,
+    read_sheet,
+    render_comments,
+    render_notes_vml,
+    render_sheet,
+    rows_from,
+    schema_ordered_fonts,
+    shared_strings,
+)
 
 OWNED_NAME = layout.OWNED_NAME
 
@@ -60,6 +79,16 @@ CALC_CHAIN_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relation
 SHARED_STRINGS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
 STYLES_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"
 WORKSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+COMMENTS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/comments"
+VML_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/vmlDrawing"
+COMMENTS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.comments+xml"
+VML_TYPE = "application/vnd.openxmlformats-officedocument.vmlDrawing"
+#: Parts an owned sheet's relationships point to that belong to that sheet alone: when the
+#: sheet is replaced or deleted they go with it (unless another part points to them too).
+SHEET_ONLY_RELS = ("/comments", "/vmlDrawing", "/threadedComment", "/printerSettings")
+#: The relationship id of an output sheet's notes drawing (the only relationships an output
+#: sheet has are those of its notes).
+NOTES_VML_RID = "rId1"
 _M = f"{{{MAIN}}}"
 _R = f"{{{REL}}}"
 _P = f"{{{PKG_REL}}}"
@@ -450,7 +479,7 @@ class _Writer:
                         self.rels.remove(rel)
                 if entry.part:
                     self._remove_part(entry.part)
-                    self._remove_part(rels_path(entry.part))
+                    self._remove_sheet_rels(entry.part)
         for element in list(sheets_element):
             sheets_element.remove(element)
         for entry in order:
@@ -585,6 +614,9 @@ class _Writer:
         selected = self.active if self.active in output_of and self._active_is_new(order, old_to_new) else None
         crcs: dict[str, str] = {}
         written = set()
+        for part in part_of:
+            self._remove_sheet_rels(part)
+        notes_parts = self._notes_parts(part_of)
         for info in self.package.zip.infolist():
             name = info.filename
             if name in self.removed_parts or name in written:
@@ -592,7 +624,6 @@ class _Writer:
             if name in part_of:
                 crcs[part_of[name].name] = self._write_sheet(out, name, part_of[name], selected)
                 written.add(name)
-                self._remove_sheet_rels(name)
                 continue
             if name in (self.package.workbook_part, self.package.workbook_rels_part, "[Content_Types].xml", self.styles_part, "docProps/app.xml"):
                 continue
@@ -612,6 +643,7 @@ class _Writer:
             self.styles_part: styles_xml,
         }
         finals.update(self.changed_parts)
+        finals.update(notes_parts)
         for name in ("docProps/app.xml",):
             if name not in finals and self.package.has(name):
                 finals[name] = self.package.read(name)
@@ -630,14 +662,83 @@ class _Writer:
         return value is None or not value.isdigit() or int(value) not in old_to_new
 
     def _remove_sheet_rels(self, part: str) -> None:
-        """An owned sheet part written anew has no relationships of its own."""
-        self._remove_part(rels_path(part))
+        """An owned sheet part written anew (or deleted) loses its relationships, and the
+        parts only it pointed to (:data:`SHEET_ONLY_RELS`: the notes of its previous
+        version, printer settings) go with them; the notes it has now are written anew
+        (:meth:`_notes_parts`)."""
+        rels = rels_path(part)
+        if self.package.has(rels) and rels not in self.removed_parts:
+            elsewhere = self._targets_elsewhere(rels)
+            for rel in parse(self.package.read(rels)):
+                kind = rel.get("Type") or ""
+                if rel.get("TargetMode") == "External" or not kind.endswith(SHEET_ONLY_RELS):
+                    continue
+                target = resolve(part, rel.get("Target") or "")
+                if target not in elsewhere:
+                    self._remove_part(target)
+                    self._remove_part(rels_path(target))
+        self._remove_part(rels)
+
+    def _targets_elsewhere(self, rels: str) -> set[str]:
+        """The parts that relationship parts other than ``rels`` point to."""
+        targets = set()
+        for name in self.package.infos:
+            if name == rels or not name.endswith(".rels") or name in self.removed_parts:
+                continue
+            source = posixpath.join(posixpath.dirname(posixpath.dirname(name)), posixpath.basename(name)[: -len(".rels")])
+            for rel in parse(self.package.read(name)):
+                if rel.get("TargetMode") != "External" and rel.get("Target"):
+                    targets.add(resolve(source, rel.get("Target")))
+        return targets
+
+    def _notes_parts(self, part_of: dict[str, layout.SheetOutput]) -> dict[str, bytes]:
+        """The parts that show the output sheets' notes: for each sheet with notes, a
+        comments part, its legacy VML drawing and the sheet's relationships to both (named
+        with the lowest free numbers, so that a second run writes the same names), with
+        their content types."""
+        taken = set(self.package.infos) - self.removed_parts
+        parts: dict[str, bytes] = {}
+
+        def free(pattern: str) -> str:
+            number = 1
+            while pattern.format(number) in taken:
+                number += 1
+            name = pattern.format(number)
+            taken.add(name)
+            return name
+
+        for part, output in sorted(part_of.items(), key=lambda item: self.outputs.index(item[1])):
+            if not output.notes:
+                continue
+            comments, vml = free("xl/comments{}.xml"), free("xl/drawings/vmlDrawing{}.vml")
+            parts[comments] = render_comments(output)
+            parts[vml] = render_notes_vml(output)
+            relative = lambda target: posixpath.relpath(target, posixpath.dirname(part))  # noqa: E731
+            parts[rels_path(part)] = (
+                f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{PKG_REL}">'
+                f'<Relationship Id="{NOTES_VML_RID}" Type="{VML_REL}" Target="{relative(vml)}"/>'
+                f'<Relationship Id="rId2" Type="{COMMENTS_REL}" Target="{relative(comments)}"/></Relationships>'
+            ).encode()
+            override = etree.SubElement(self.content_types, f"{_C}Override")
+            override.set("PartName", "/" + comments)
+            override.set("ContentType", COMMENTS_TYPE)
+        if parts and not any(d.get("Extension", "").lower() == "vml" for d in self.content_types.iter(f"{_C}Default")):
+            defaults = list(self.content_types.iter(f"{_C}Default"))
+            default = etree.Element(f"{_C}Default")
+            default.set("Extension", "vml")
+            default.set("ContentType", VML_TYPE)
+            if defaults:
+                defaults[-1].addnext(default)
+            else:
+                self.content_types.insert(0, default)
+        return parts
 
     def _write_sheet(self, out: zipfile.ZipFile, part: str, output: layout.SheetOutput, selected: str | None) -> str:
         info = _new_info(part, self.package.infos.get(part))
         info.compress_type = zipfile.ZIP_DEFLATED
+        notes_rid = NOTES_VML_RID if output.notes else None
         with out.open(info, "w", force_zip64=True) as stream:
-            for chunk in render_sheet(output, self.styles, selected=output.name == selected):
+            for chunk in render_sheet(output, self.styles, selected=output.name == selected, notes_rid=notes_rid):
                 stream.write(chunk)
         written = out.getinfo(part) if part in out.NameToInfo else info
         return f"{written.CRC:08x}:{written.file_size}"
