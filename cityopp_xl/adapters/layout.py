@@ -123,7 +123,7 @@ def score_sheet(position: int) -> str:
 #: One line on each sheet for the contents on the About sheet (data and score sheets are
 #: described by their dimension; see :func:`workbook_contents`).
 SHEET_DESCRIPTIONS = {
-    SHEET_ABOUT: "this page: what the workbook holds and how it works",
+    SHEET_ABOUT: "what the workbook holds and how it works (this page)",
     SHEET_CITY_PROFILE: "one city's dimension scores, ranks and strongest and weakest variables",
     SHEET_CHARTS: "charts of the overall and dimension scores",
     SHEET_FRAMEWORK: "the indicators, variables and dimensions, with directions and tie rules (input)",
@@ -150,8 +150,8 @@ def workbook_contents(dimensions: list[str], published: bool = True) -> list[tup
     sheets += [(name, SHEET_DESCRIPTIONS[name]) for name in PRESENTATION_SHEETS]
     sheets += [(name, SHEET_DESCRIPTIONS[name]) for name in INPUT_SHEETS if published or name != SHEET_PUBLISHED]
     for position, dimension in enumerate(dimensions, start=1):
-        sheets.append((data_sheet(position), f"{dimension}: the input values (input)"))
-        sheets.append((score_sheet(position), f"{dimension}: variable scores and the dimension score"))
+        sheets.append((data_sheet(position), f"{dimension} values, one row per city (input)"))
+        sheets.append((score_sheet(position), f"{dimension} variable scores and dimension score"))
     sheets += [
         (name, SHEET_DESCRIPTIONS.get(name, ""))
         for name in FIXED_OUTPUT_SHEETS
