@@ -288,3 +288,32 @@ def test_a_new_workbook_has_coloured_tabs_and_linked_contents_on_about(tmp_path)
     width = about.column_dimensions["A"].width
     assert all(len(text) <= width for text in links.values())
     assert ooxml_errors(out) == []
+
+
+def test_desktop_excel_gets_the_tab_colour_as_bgr_and_a_break_before_each_next_row():
+    """Desktop Excel (COM) only: the remote engine has no action for tab colours or page
+    breaks. A stand-in for the sheet's COM object records what is set."""
+    from types import SimpleNamespace
+
+    from cityopp_xl.adapters import book as book_adapter
+
+    added, reset = [], []
+    api = SimpleNamespace(
+        Tab=SimpleNamespace(Color=None),
+        ResetAllPageBreaks=lambda: reset.append(True),
+        HPageBreaks=SimpleNamespace(Add=lambda Before: added.append(Before)),
+        Range=lambda address: address,
+    )
+    output = layout.SheetOutput(name="Overall", after="D1 scores", cells=[["a"]], tab_color="1F4E79", row_breaks=[40, 20])
+    book_adapter._tab_and_breaks(SimpleNamespace(api=api), output)
+    assert api.Tab.Color == 0x79 * 65536 + 0x4E * 256 + 0x1F
+    assert reset == [True] and added == ["A21", "A41"]
+
+
+def test_a_sheet_with_page_breaks_prints_at_the_scale_that_fits_its_width():
+    narrow = layout.SheetOutput(name="Log", after="x", cells=[["a", "b"]], widths={"A": 20, "B": 20}, row_breaks=[5])
+    wide = layout.SheetOutput(name="Log", after="x", cells=[["a"] * 30], widths={layout.column_letter(c): 20 for c in range(1, 31)}, row_breaks=[5])
+    assert layout.print_scale(narrow) == 100
+    # 30 columns of 20 characters: 30 x 108.75 pt against a printable width of 769.9 pt.
+    assert layout.print_scale(wide) == 23
+    assert layout.print_scale(layout.SheetOutput(name="Log", after="x", cells=[["a"]])) is None

@@ -12,7 +12,9 @@ new package in which:
   properties; shared strings; the theme;
 * each owned output sheet is a new worksheet part written by :func:`.sheetxml.render_sheet`
   (a replaced sheet keeps its part name, sheet id and relationship id, so every formula,
-  chart series and pivot source pointing at it still points at the same cells);
+  chart series and pivot source pointing at it still points at the same cells); its notes
+  are a comments part and a legacy VML drawing of its own, and the notes parts of its
+  previous version go with it;
 * only the parts that list sheets change, minimally: ``xl/workbook.xml`` (its ``<sheet>``
   entries, the output sheets' print names and ownership records, ``fullCalcOnLoad``; every
   other defined name keeps its text and order, sheet-scoped ones follow their sheet), its
