@@ -1,0 +1,93 @@
+"""The Data notes sheet: every published figure the workbook does not take as printed,
+each row linked to the cell that holds what the workbook uses (see :mod:`cityopp_xl.datanotes`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..datanotes import KIND_TRANSCRIPTION, find_data_notes
+from ..model import quote_sheet
+from ..pipeline import Pipeline
+from . import layout
+
+HEADER = ["Kind", "Note", "City", "Figure", "Cell", "Printed", "Workbook uses", "Why"]
+HEADER_ROW = 4
+#: Column widths (characters): the explanations wrap in the last column.
+WIDTHS = {"A": 17, "B": 7, "C": 13, "D": 24, "E": 17, "F": 13, "G": 15, "H": 74}
+
+
+def link_place(reference: str) -> str:
+    """A reader's reference (``D1 data!C7``, ``D1 data!B7:F7``) as a link's place inside
+    the workbook (``'D1 data'!C7``)."""
+    sheet, _, cells = reference.rpartition("!")
+    return f"{quote_sheet(sheet)}!{cells}"
+
+
+def computed_cell(outputs: list[layout.SheetOutput], pipeline: Pipeline, city: str, figure: str) -> str | None:
+    """The cell of an output sheet holding the figure the workbook computes for ``city``:
+    a dimension's total on its score sheet, or the overall score or rank on Overall (found
+    in the rendered sheet by its ``City`` and ``Total``/``Rank`` headers)."""
+    dimensions = list(pipeline.framework.dimensions)
+    sheet = layout.score_sheet(dimensions.index(figure) + 1) if figure in dimensions else layout.SHEET_OVERALL
+    output = next((o for o in outputs if o.name == sheet), None)
+    if output is None:
+        return None
+    wanted = "Rank" if figure == "overall rank" else "Total"
+    for header_row, row in enumerate(output.cells[: layout.HEADER_SEARCH_ROWS], start=1):
+        if len(row) > 1 and row[1] == "City" and wanted in row:
+            column = row.index(wanted) + 1
+            for number in range(header_row + 1, len(output.cells) + 1):
+                if output.cells[number - 1][1] == city:
+                    return f"{sheet}!{layout.column_letter(column)}{number}"
+    return None
+
+
+def render_data_notes(
+    pipeline: Pipeline, reconciliation: pd.DataFrame, outputs: list[layout.SheetOutput], run_time: str, after: str
+) -> layout.SheetOutput | None:
+    """The Data notes sheet, or None when the workbook takes every published figure as
+    printed (no transcription notes, no inconsistent published figure, no pre-scored
+    column breaking its rule). ``outputs``: the sheets rendered so far (the score sheets
+    and Overall), whose cells the rows of computed figures link to."""
+    notes = find_data_notes(pipeline, reconciliation)
+    if notes.empty:
+        return None
+    counts = notes["kind"].value_counts()
+    transcribed = int(counts.get(KIND_TRANSCRIPTION, 0))
+    kept = len(notes) - transcribed
+    rows = [
+        ["Data notes: published figures the workbook does not take as printed"],
+        [
+            f"{transcribed} figure(s) or rows of the printed report taken otherwise (the Transcription notes sheet: garbled, merged or shifted "
+            f"tokens of the report's text), and {kept} published figure(s) or given score(s) that disagree with their own components or rule. "
+            "Each row links to the cell that holds what the workbook uses."
+        ],
+        [layout._stamp(run_time)],
+        HEADER,
+    ]
+    links: dict[str, str] = {}
+    for record in notes.itertuples(index=False):
+        cell = record.cell if isinstance(record.cell, str) else None
+        if cell is None and isinstance(record.computed, str):
+            cell = computed_cell(outputs, pipeline, record.city, record.computed)
+        number = len(rows) + 1
+        if cell is not None:
+            links[f"E{number}"] = link_place(cell)
+        rows.append([record.kind, record.note, record.city, record.figure, cell, record.printed, record.uses, record.why])
+    last = len(rows)
+    return layout.SheetOutput(
+        name=layout.SHEET_DATA_NOTES,
+        after=after,
+        cells=layout._rect(rows),
+        bold=[f"A{HEADER_ROW}:H{HEADER_ROW}"],
+        widths=dict(WIDTHS),
+        wrap=[f"A{HEADER_ROW}:H{last}"],
+        number_formats={f"G{HEADER_ROW + 1}:G{last}": "0"},
+        freeze=f"A{HEADER_ROW + 1}",
+        print_title_rows=f"{HEADER_ROW}:{HEADER_ROW}",
+        # Rows are as tall as their explanations: fit the width only, never shrink to a
+        # page count estimated from the number of rows.
+        pages_tall=last,
+        links=links,
+        tab_color=layout.TAB_COLORS["audit"],
+    )
