@@ -225,7 +225,7 @@ def find_data_notes(pipeline, reconciliation: pd.DataFrame) -> pd.DataFrame:
                 f"The report prints {_number(row.published)}{f' ({printed_at})' if printed_at else ''}, but {parts} {_number(row.published_components)}; "
                 f"the workbook computes {_number(row.computed)} from them."
             )
-            rows.append([KIND_INCONSISTENT, "", row.city, row.figure, None, row.figure, _number(row.published), row.computed, why])
+            rows.append([KIND_INCONSISTENT, None, row.city, row.figure, None, row.figure, _number(row.published), row.computed, why])
     framework = pipeline.framework
     prescored_names = [v.name for v in framework.variables if v.prescored]
     if prescored_names:
@@ -241,5 +241,5 @@ def find_data_notes(pipeline, reconciliation: pd.DataFrame) -> pd.DataFrame:
             city = max(mismatch.cities, key=lambda c: (scores[c], -list(scores.index).index(c)))
             rule = f"its rule gives {_number(expected[city])}" if expected is not None else "not in its points table"
             why = f"Scored 'ties {mismatch.rule}', the column could not have come from its rule: {city} {_number(scores[city])} ({rule}); {mismatch.detail}. Scoring takes the given scores."
-            rows.append([KIND_PRESCORED, "", city, mismatch.variable, inputs.addresses.get((city, mismatch.variable)), None, _number(scores[city]), float(scores[city]), why])
+            rows.append([KIND_PRESCORED, None, city, mismatch.variable, inputs.addresses.get((city, mismatch.variable)), None, _number(scores[city]), float(scores[city]), why])
     return pd.DataFrame(rows, columns=DATA_NOTE_COLUMNS)
