@@ -33,9 +33,9 @@ OVERALL_TABLE = "Overall"
 #: its published total; a variable's name its pre-scored input column).
 PUBLISHED_FIGURES = {"overall": "overall", "overall rank": "overall_rank", "overall_rank": "overall_rank"}
 
-KIND_TRANSCRIPTION = "taken otherwise than printed"
-KIND_INCONSISTENT = "published figure inconsistent"
-KIND_PRESCORED = "pre-scored column breaks its rule"
+KIND_TRANSCRIPTION = "transcription"
+KIND_INCONSISTENT = "published inconsistent"
+KIND_PRESCORED = "pre-scored rule"
 #: Columns of :func:`find_data_notes`.
 DATA_NOTE_COLUMNS = ["kind", "note", "city", "figure", "cell", "computed", "printed", "uses", "why"]
 
@@ -127,10 +127,11 @@ def published_addresses(table: SheetTable, framework: Framework, rows: dict) -> 
 
 def _row_cells(inputs, table_name: str, city: str) -> tuple[str | None, list]:
     """The cells of ``city``'s whole row of a report table: the dimension's input columns,
-    or, for the overall table, the published dimension totals and overall score."""
+    or, for the overall table, the published overall score (the row's sum, which the
+    overall table's notes are confirmed by)."""
     framework = inputs.framework
     if table_name == OVERALL_TABLE:
-        columns = [c for c in [*framework.dimensions, "overall"] if (city, c) in inputs.published_addresses]
+        columns = ["overall"] if (city, "overall") in inputs.published_addresses else []
         addresses, frame = inputs.published_addresses, inputs.published
     else:
         columns = [c for c in framework.input_columns(table_name) if (city, c) in inputs.addresses]
@@ -208,9 +209,9 @@ def find_data_notes(pipeline, reconciliation: pd.DataFrame) -> pd.DataFrame:
                 rows.append([KIND_TRANSCRIPTION, note.note, note.city, figure, cell, None, note.printed or "absent", value, why])
             else:
                 cell, values = _row_cells(inputs, note.table, note.city)
-                figure = f"row of the {note.table} table" if note.table == OVERALL_TABLE else f"{note.table}: the city's row"
-                uses = ", ".join(_number(v) for v in values)
-                rows.append([KIND_TRANSCRIPTION, note.note, note.city, figure, cell, None, note.printed or "rows merged, split or shifted", uses, why])
+                figure = "its overall table row: overall" if note.table == OVERALL_TABLE else "its row"
+                uses = float(values[0]) if note.table == OVERALL_TABLE and values else ", ".join(_number(v) for v in values)
+                rows.append([KIND_TRANSCRIPTION, note.note, note.city, figure, cell, None, note.printed or "garbled row", uses, why])
     if len(reconciliation):
         from .reconcile import PUBLISHED_INCONSISTENT
 

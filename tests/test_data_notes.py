@@ -98,7 +98,9 @@ def test_the_notes_say_what_was_printed_and_what_is_taken(master_run):
     # A note's text is given once, on its first row.
     first = rows[("E-1", "Xi'an", "Per capita economic output")]
     assert first["Why"].startswith("5 rows scrambled") and "Evidence:" in first["Why"]
-    assert rows[("E-1", "Dongguan", "Economic Strength: the city's row")]["Why"] == "Part of note E-1 (above)."
+    assert rows[("E-1", "Dongguan", "its row")]["Why"] == "Part of note E-1 (above)."
+    order = [r["Note"] for _, r in rows_of(notes) if r["Kind"] == KIND_TRANSCRIPTION]
+    assert order[:27] == list(dict.fromkeys(order)) and rows_of(notes)[27][1]["Why"].startswith("Part of note")
 
 
 def test_zhongshan_and_the_prescored_rule_are_listed(master_run):
@@ -125,7 +127,7 @@ def test_the_sheet_is_placed_and_printed_as_an_audit_sheet(master_run):
     assert book.sheetnames.index(layout.SHEET_DATA_NOTES) == book.sheetnames.index(layout.SHEET_RECONCILIATION) + 1
     assert book.sheetnames.index(layout.SHEET_LOG) == book.sheetnames.index(layout.SHEET_DATA_NOTES) + 1
     assert notes.print_title_rows == "4:4" and notes.tab_color == layout.TAB_COLORS["audit"]
-    assert notes.wrap and notes.widths["H"] >= 60
+    assert notes.wrap and notes.widths["H"] >= 60 and len(notes.row_heights) < 45
     # The written sheet holds the rendered values.
     written = [list(r) for r in book[layout.SHEET_DATA_NOTES].iter_rows(min_row=5, values_only=True)]
     assert [r[:7] for r in written] == [r[:7] for r in notes.cells[4:]]

@@ -13,7 +13,7 @@ from . import layout
 HEADER = ["Kind", "Note", "City", "Figure", "Cell", "Printed", "Workbook uses", "Why"]
 HEADER_ROW = 4
 #: Column widths (characters): the explanations wrap in the last column.
-WIDTHS = {"A": 17, "B": 7, "C": 13, "D": 24, "E": 17, "F": 13, "G": 15, "H": 74}
+WIDTHS = {"A": 22, "B": 14, "C": 14, "D": 38, "E": 19, "F": 19, "G": 20, "H": 66}
 
 
 def link_place(reference: str) -> str:
@@ -52,6 +52,11 @@ def render_data_notes(
     notes = find_data_notes(pipeline, reconciliation)
     if notes.empty:
         return None
+    # Each transcription note's first row (with the note's text) first, then the further
+    # cells of the notes (one line each), then the other kinds: the rows that wrap stand
+    # together (in Excel, each block of wrapped rows is one call, each row's height another).
+    further = notes["why"].str.startswith("Part of note ") & (notes["kind"] == KIND_TRANSCRIPTION)
+    notes = pd.concat([notes[~further & (notes["kind"] == KIND_TRANSCRIPTION)], notes[further], notes[notes["kind"] != KIND_TRANSCRIPTION]])
     counts = notes["kind"].value_counts()
     transcribed = int(counts.get(KIND_TRANSCRIPTION, 0))
     kept = len(notes) - transcribed
@@ -75,13 +80,23 @@ def render_data_notes(
             links[f"E{number}"] = link_place(cell)
         rows.append([record.kind, record.note, record.city, record.figure, cell, record.printed, record.uses, record.why])
     last = len(rows)
+    # Only rows with a text longer than its column wrap (and get a height of their own):
+    # a note's text is on its first row, the rows after it fit one line.
+    widths = [WIDTHS[layout.column_letter(c)] for c in range(1, len(HEADER) + 1)]
+    wrapped: list[list[int]] = []  # runs of wrapped rows, [first, last]
+    for number, row in enumerate(rows[HEADER_ROW - 1 :], start=HEADER_ROW):
+        if any(isinstance(v, str) and layout.text_lines(v, w) > 1 for v, w in zip(row, widths)):
+            if wrapped and wrapped[-1][1] == number - 1:
+                wrapped[-1][1] = number
+            else:
+                wrapped.append([number, number])
     return layout.SheetOutput(
         name=layout.SHEET_DATA_NOTES,
         after=after,
         cells=layout._rect(rows),
         bold=[f"A{HEADER_ROW}:H{HEADER_ROW}"],
         widths=dict(WIDTHS),
-        wrap=[f"A{HEADER_ROW}:H{last}"],
+        wrap=[f"A{first}:H{end}" for first, end in wrapped],
         number_formats={f"G{HEADER_ROW + 1}:G{last}": "0"},
         freeze=f"A{HEADER_ROW + 1}",
         print_title_rows=f"{HEADER_ROW}:{HEADER_ROW}",
