@@ -48,7 +48,8 @@ def read_transcription_notes(table: SheetTable, framework: Framework, cities: li
     variable's name: its input cell; a dimension's name, ``overall`` or ``overall rank``:
     the Published sheet's cell; blank: the city's whole row of that table), ``printed``
     (the token as printed, blank when absent from the report's text), ``taken`` (the
-    number the workbook takes; required with a figure), ``what`` and ``evidence``.
+    number the workbook takes; required with a figure), ``what`` and ``evidence`` (on a
+    note's first row; its further rows may leave them blank).
 
     Returns
     -------
@@ -69,6 +70,7 @@ def read_transcription_notes(table: SheetTable, framework: Framework, cities: li
     dimensions = set(framework.dimensions)
     tables = ", ".join(["Overall", *framework.dimensions])
     rows = []
+    said: dict[str, tuple[str, str]] = {}  # note id → its what and evidence (from its first row)
     for row in frame.index:
         values = {name: cells[name].get(row) if cells[name] else None for name in NOTE_COLUMNS}
         texts = {name: _text(value) for name, value in values.items()}
@@ -83,8 +85,12 @@ def read_transcription_notes(table: SheetTable, framework: Framework, cities: li
             problems.append(Problem(where("note"), "a blank note id", "the note's id (e.g. E-2)"))
         if texts["city"] not in known_cities:
             problems.append(Problem(where("city"), f"'{texts['city']}'" if texts["city"] else "a blank city", "a city of the Cities sheet, spelled exactly as there"))
+        if not texts["what"] and texts["note"] in said:  # a further cell of a note: its text is on its first row
+            texts["what"], texts["evidence"] = said[texts["note"]]
         if not texts["what"]:
-            problems.append(Problem(where("what"), "a blank 'what'", "what was printed and what the workbook takes instead"))
+            problems.append(Problem(where("what"), "a blank 'what'", "what was printed and what the workbook takes instead (on the note's first row at least)"))
+        elif texts["note"] not in said:
+            said[texts["note"]] = (texts["what"], texts["evidence"])
         table_name = texts["table"] or OVERALL_TABLE
         if table_name not in dimensions and table_name != OVERALL_TABLE:
             problems.append(Problem(where("table"), f"'{table_name}'", f"the report's table the note concerns: {tables}"))
@@ -188,8 +194,9 @@ def find_data_notes(pipeline, reconciliation: pd.DataFrame) -> pd.DataFrame:
     then inconsistent published figures (figure order, then city order), then pre-scored
     columns that break their rule. ``cell``: the input cell (``D1 data!C7``, or a row's
     range) holding what the workbook uses, or None when ``computed`` names the figure the
-    workbook computes instead (on the score sheets and Overall). ``uses``: the number (a
-    row's numbers as text) the workbook uses.
+    workbook computes instead (on the score sheets and Overall). ``printed`` and ``uses``:
+    texts (a number as the report prints it; a row's numbers joined by ", "), shown side
+    by side and aligned alike.
     """
     inputs = pipeline.inputs
     rows = []
@@ -206,11 +213,11 @@ def find_data_notes(pipeline, reconciliation: pd.DataFrame) -> pd.DataFrame:
             if note.figure:
                 cell, value = _figure_cell(inputs, note.city, note.figure)
                 figure = "overall rank" if note.figure == "overall_rank" else note.figure
-                rows.append([KIND_TRANSCRIPTION, note.note, note.city, figure, cell, None, note.printed or "absent", value, why])
+                rows.append([KIND_TRANSCRIPTION, note.note, note.city, figure, cell, None, note.printed or "absent", _number(value), why])
             else:
                 cell, values = _row_cells(inputs, note.table, note.city)
                 figure = "its overall table row: overall" if note.table == OVERALL_TABLE else "its row"
-                uses = float(values[0]) if note.table == OVERALL_TABLE and values else ", ".join(_number(v) for v in values)
+                uses = ", ".join(_number(v) for v in values)
                 rows.append([KIND_TRANSCRIPTION, note.note, note.city, figure, cell, None, note.printed or "garbled row", uses, why])
     if len(reconciliation):
         from .reconcile import PUBLISHED_INCONSISTENT
@@ -226,7 +233,7 @@ def find_data_notes(pipeline, reconciliation: pd.DataFrame) -> pd.DataFrame:
                 f"The report prints {_number(row.published)}{f' ({printed_at})' if printed_at else ''}, but {parts} {_number(row.published_components)}; "
                 f"the workbook computes {_number(row.computed)} from them."
             )
-            rows.append([KIND_INCONSISTENT, None, row.city, row.figure, None, row.figure, _number(row.published), row.computed, why])
+            rows.append([KIND_INCONSISTENT, None, row.city, row.figure, None, row.figure, _number(row.published), _number(row.computed), why])
     framework = pipeline.framework
     prescored_names = [v.name for v in framework.variables if v.prescored]
     if prescored_names:
@@ -242,5 +249,5 @@ def find_data_notes(pipeline, reconciliation: pd.DataFrame) -> pd.DataFrame:
             city = max(mismatch.cities, key=lambda c: (scores[c], -list(scores.index).index(c)))
             rule = f"its rule gives {_number(expected[city])}" if expected is not None else "not in its points table"
             why = f"Scored 'ties {mismatch.rule}', the column could not have come from its rule: {city} {_number(scores[city])} ({rule}); {mismatch.detail}. Scoring takes the given scores."
-            rows.append([KIND_PRESCORED, None, city, mismatch.variable, inputs.addresses.get((city, mismatch.variable)), None, _number(scores[city]), float(scores[city]), why])
+            rows.append([KIND_PRESCORED, None, city, mismatch.variable, inputs.addresses.get((city, mismatch.variable)), None, _number(scores[city]), _number(scores[city]), why])
     return pd.DataFrame(rows, columns=DATA_NOTE_COLUMNS)

@@ -174,6 +174,11 @@ def transcription_notes(data: Path, framework_frame: pd.DataFrame, cities: list[
     repeated = notes["id"].duplicated(keep=False)
     notes.loc[repeated, "id"] = notes["id"][repeated] + " " + (notes[repeated].groupby("id").cumcount() + 1).astype(str)
     rows = []
+
+    def said(note: dict) -> list[str]:
+        # A note's text on its first row only; its further rows leave it blank.
+        return ["", ""] if any(row[0] == note["id"] for row in rows) else [note["what"], note["confirmed_by"]]
+
     for note in notes.to_dict("records"):
         if note["confirmed_by"].strip() == "not data":
             continue
@@ -204,7 +209,7 @@ def transcription_notes(data: Path, framework_frame: pd.DataFrame, cities: list[
                 taken = value
             if value != taken:
                 raise SystemExit(f"transcription note {note['id']}: {city} {figure} taken as {taken}, but the edition data holds {value}")
-            rows.append([note["id"], table, city, figure, printed, taken, what, note["confirmed_by"]])
+            rows.append([note["id"], table, city, figure, printed, taken, *said(note)])
         concerned = {city for city, *_ in figures}
         for city, entry in block.items():
             if entry is not None:
@@ -212,7 +217,7 @@ def transcription_notes(data: Path, framework_frame: pd.DataFrame, cities: list[
                 if given != entry[0] or int(published.at[city, table]) != entry[1]:
                     raise SystemExit(f"transcription note {note['id']}: {city}'s row {entry} is not the edition's {given}")
             if city not in concerned:
-                rows.append([note["id"], table, city, "", "", None, what, note["confirmed_by"]])
+                rows.append([note["id"], table, city, "", "", None, *said(note)])
         if not any(row[0] == note["id"] for row in rows):
             raise SystemExit(f"transcription note {note['id']}: no figure or city found in its text")
     return pd.DataFrame(rows, columns=NOTE_COLUMNS)

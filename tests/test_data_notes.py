@@ -72,11 +72,9 @@ def test_every_row_links_to_the_cell_holding_what_the_workbook_uses(master_run):
         sheet = place.rpartition("!")[0].strip("'")
         assert sheet in book.sheetnames
         values = linked_values(book, place)
-        uses = row["Workbook uses"]
-        if isinstance(uses, str):  # a whole row: its numbers
-            assert ", ".join(str(v) for v in values) == uses, (number, row)
-        else:
-            assert values == [uses], (number, row)
+        # The numbers the row says the workbook uses (a whole row's joined by ", ").
+        assert all(isinstance(v, int) for v in values), (number, values)
+        assert ", ".join(str(v) for v in values) == row["Workbook uses"], (number, row)
         assert row["Cell"] == place.replace("'", ""), (number, place)
 
 
@@ -84,16 +82,16 @@ def test_the_notes_say_what_was_printed_and_what_is_taken(master_run):
     notes, _, _ = master_run
     rows = {(r["Note"], r["City"], r["Figure"]): r for _, r in rows_of(notes)}
     yancheng = rows[("E-2", "Yancheng", "Number of brand companies")]
-    assert (yancheng["Printed"], yancheng["Workbook uses"]) == ("11", 1)
+    assert (yancheng["Printed"], yancheng["Workbook uses"]) == ("11", "1")
     assert re.fullmatch(r"D1 data!E\d+", yancheng["Cell"])
     changsha = rows[("TI-1", "Changsha", "R&D investment intensity")]
-    assert (changsha["Printed"], changsha["Workbook uses"]) == ("49", 40)
+    assert (changsha["Printed"], changsha["Workbook uses"]) == ("49", "40")
     harbin = rows[("UR-1", "Harbin", "Smart governance capacity")]
-    assert (harbin["Printed"], harbin["Workbook uses"]) == ("43", 4)
+    assert (harbin["Printed"], harbin["Workbook uses"]) == ("43", "4")
     weihai = rows[("TI-3", "Weihai", "Innovative enterprises")]
-    assert (weihai["Printed"], weihai["Workbook uses"]) == ("absent", 10)
+    assert (weihai["Printed"], weihai["Workbook uses"]) == ("absent", "10")
     chongqing = rows[("OD-1", "Chongqing", "Open Development")]
-    assert (chongqing["Printed"], chongqing["Workbook uses"]) == ("209", 206)
+    assert (chongqing["Printed"], chongqing["Workbook uses"]) == ("209", "206")
     assert chongqing["Cell"].startswith("Published!")
     # A note's text is given once, on its first row.
     first = rows[("E-1", "Xi'an", "Per capita economic output")]
@@ -111,11 +109,11 @@ def test_zhongshan_and_the_prescored_rule_are_listed(master_run):
         (KIND_PRESCORED, "Nantong", "Per capita consumption expenditure"),
     ]
     (number, zhongshan), (_, prescored) = rows
-    assert (zhongshan["Printed"], zhongshan["Workbook uses"]) == ("1062", 1066)
+    assert (zhongshan["Printed"], zhongshan["Workbook uses"]) == ("1062", "1066")
     assert notes.links[f"E{number}"].startswith("Overall!")
     assert "add up to 1066" in zhongshan["Why"]
     # Nantong's 35 follows two cities tied at 36: the rule gives 34.
-    assert (prescored["Printed"], prescored["Workbook uses"]) == ("35", 35)
+    assert (prescored["Printed"], prescored["Workbook uses"]) == ("35", "35")
     assert "its rule gives 34" in prescored["Why"] and "36 shared by Zhongshan, Zhaoqing" in prescored["Why"]
 
 
@@ -127,6 +125,11 @@ def test_the_sheet_is_placed_and_printed_as_an_audit_sheet(master_run):
     assert book.sheetnames.index(layout.SHEET_DATA_NOTES) == book.sheetnames.index(layout.SHEET_RECONCILIATION) + 1
     assert book.sheetnames.index(layout.SHEET_LOG) == book.sheetnames.index(layout.SHEET_DATA_NOTES) + 1
     assert notes.print_title_rows == "4:4" and notes.tab_color == layout.TAB_COLORS["audit"]
+    assert notes.cells[1][0] == (
+        "Listed: 85 cells of 27 transcription notes (the Transcription notes sheet: figures of the printed report's tables garbled, merged or shifted in its text "
+        "and taken otherwise), 1 published figure inconsistent with its own published components and 1 pre-scored column that breaks its declared rule. "
+        "Each row links to the cell that holds what the workbook uses."
+    )
     assert notes.wrap and notes.widths["H"] >= 60 and len(notes.row_heights) < 45
     # The written sheet holds the rendered values.
     written = [list(r) for r in book[layout.SHEET_DATA_NOTES].iter_rows(min_row=5, values_only=True)]
@@ -191,7 +194,7 @@ def test_reading_notes_ties_each_row_to_a_figure_or_a_row():
     table = notes_table(
         [
             ["A-1", "Alpha", "Ava", "Size", "11", 1, "Size printed '11' -> 1", "row sum"],
-            ["A-1", "Alpha", "Bel", None, None, None, "rows merged", None],
+            ["A-1", "Alpha", "Bel", None, None, None, None, None],  # the note's text is on its first row
             ["O-1", "Overall", "Bel", "overall rank", "7", "6", "rank shifted", None],
             [None, None, None, None, None, None, None, None],  # a blank row is skipped
         ]
@@ -204,8 +207,18 @@ def test_reading_notes_ties_each_row_to_a_figure_or_a_row():
         ["O-1", "Overall", "Bel", "7"],
     ]
     assert notes["figure"].tolist() == ["Size", "", "overall_rank"]
+    assert notes["what"].tolist() == ["Size printed '11' -> 1", "Size printed '11' -> 1", "rank shifted"]
+    assert notes["evidence"].tolist() == ["row sum", "row sum", ""]
     assert notes["taken"].tolist()[0::2] == [1.0, 6.0] and pd.isna(notes["taken"].iloc[1])
     assert notes["row"].tolist() == [f"{layout.SHEET_TRANSCRIPTION}!A4", f"{layout.SHEET_TRANSCRIPTION}!A5", f"{layout.SHEET_TRANSCRIPTION}!A6"]
+
+
+def test_a_new_note_without_its_text_is_an_error_naming_the_cell():
+    table = notes_table([["A-1", "Alpha", "Ava", None, None, None, None, None]])
+    _, problems = read_transcription_notes(table, framework_2x(), ["Ava"])
+    assert [str(p) for p in problems] == [
+        f"{layout.SHEET_TRANSCRIPTION}!G4: a blank 'what', expected what was printed and what the workbook takes instead (on the note's first row at least)"
+    ]
 
 
 def test_a_notes_table_without_its_columns_names_the_header_row():

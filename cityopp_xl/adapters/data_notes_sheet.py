@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..datanotes import KIND_TRANSCRIPTION, find_data_notes
+from ..datanotes import KIND_INCONSISTENT, KIND_PRESCORED, KIND_TRANSCRIPTION, find_data_notes
 from ..model import quote_sheet
 from ..pipeline import Pipeline
 from . import layout
@@ -59,14 +59,25 @@ def render_data_notes(
     notes = pd.concat([notes[~further & (notes["kind"] == KIND_TRANSCRIPTION)], notes[further], notes[notes["kind"] != KIND_TRANSCRIPTION]])
     counts = notes["kind"].value_counts()
     transcribed = int(counts.get(KIND_TRANSCRIPTION, 0))
-    kept = len(notes) - transcribed
+    noted = notes.loc[notes["kind"] == KIND_TRANSCRIPTION, "note"].nunique()
+    said = []
+    if transcribed:
+        said.append(
+            f"{transcribed} {'cell' if transcribed == 1 else 'cells'} of {noted} transcription {'note' if noted == 1 else 'notes'} (the Transcription "
+            "notes sheet: figures of the printed report's tables garbled, merged or shifted in its text and taken otherwise)"
+        )
+    kinds = (
+        (KIND_INCONSISTENT, "published figure inconsistent with its own published components", "published figures inconsistent with their own published components"),
+        (KIND_PRESCORED, "pre-scored column that breaks its declared rule", "pre-scored columns that break their declared rule"),
+    )
+    for kind, one, many in kinds:
+        count = int(counts.get(kind, 0))
+        if count:
+            said.append(f"{count} {one if count == 1 else many}")
+    listing = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
     rows = [
         ["Data notes: published figures the workbook does not take as printed"],
-        [
-            f"{transcribed} figure(s) or rows of the printed report taken otherwise (the Transcription notes sheet: garbled, merged or shifted "
-            f"tokens of the report's text), and {kept} published figure(s) or given score(s) that disagree with their own components or rule. "
-            "Each row links to the cell that holds what the workbook uses."
-        ],
+        [f"Listed: {listing}. Each row links to the cell that holds what the workbook uses."],
         [layout._stamp(run_time)],
         HEADER,
     ]
@@ -97,7 +108,6 @@ def render_data_notes(
         bold=[f"A{HEADER_ROW}:H{HEADER_ROW}"],
         widths=dict(WIDTHS),
         wrap=[f"A{first}:H{end}" for first, end in wrapped],
-        number_formats={f"G{HEADER_ROW + 1}:G{last}": "0"},
         freeze=f"A{HEADER_ROW + 1}",
         print_title_rows=f"{HEADER_ROW}:{HEADER_ROW}",
         # Rows are as tall as their explanations: fit the width only, never shrink to a

@@ -607,11 +607,20 @@ def write_input_workbook(
         for row in transcription.itertuples(index=False):
             sheet.append([None if v == "" else layout.cell_value(v) for v in row])
         _add_table(sheet, "TranscriptionNotes", layout.TABLE_HEADER_ROW, len(columns), len(transcription))
-        for letter, width in zip("ABCDEFGH", (9, 16, 14, 30, 16, 8, 70, 70)):
+        # Sized to the 2025 notes' longest table, variable and printed texts; the notes wrap.
+        for letter, width in zip("ABCDEFGH", (9, 34, 14, 46, 30, 8, 60, 60)):
             sheet.column_dimensions[letter].width = width
-        for row in sheet.iter_rows(min_row=layout.TABLE_HEADER_ROW + 1, min_col=7, max_col=8):
-            for cell in row:
+        for row in sheet.iter_rows(min_row=layout.TABLE_HEADER_ROW + 1, max_col=8):
+            for cell in row[:4]:
+                cell.alignment = Alignment(vertical="top")
+            for cell in row[4:6]:  # printed and taken side by side, neither running into the text beside it
+                cell.alignment = Alignment(horizontal="center", vertical="top")
+            for cell in row[6:]:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
+            # A viewer that does not size rows itself (LibreOffice) would cut the notes.
+            lines = max(layout.text_lines(cell.value, 60) if cell.value else 1 for cell in row[6:])
+            if lines > 1:
+                sheet.row_dimensions[row[0].row].height = lines * layout.LINE_HEIGHT
         sheet.freeze_panes = "D4"
         sheet.print_title_rows = f"{layout.TABLE_HEADER_ROW}:{layout.TABLE_HEADER_ROW}"
 
