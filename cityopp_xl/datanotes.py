@@ -208,7 +208,7 @@ def find_data_notes(pipeline, reconciliation: pd.DataFrame) -> pd.DataFrame:
                 why = f"Part of note {note.note} (above)."
             else:
                 explained.add(note.note)
-                what = note.what if note.what.endswith((".", ")")) else note.what + "."
+                what = note.what if note.what.endswith(".") else note.what + "."
                 why = what + (f" Evidence: {note.evidence}" if note.evidence else "")
             if note.figure:
                 cell, value = _figure_cell(inputs, note.city, note.figure)
