@@ -226,3 +226,22 @@ def test_a_notes_table_without_its_columns_names_the_header_row():
     notes, problems = read_transcription_notes(table, framework_2x(), ["Ava"])
     assert notes.empty
     assert [str(p) for p in problems] == [f"{layout.SHEET_TRANSCRIPTION}!A3: no column 'what', expected the columns note, table, city, figure, printed, taken, what, evidence"]
+
+
+def test_in_live_formula_mode_the_computed_figure_links_to_its_formula(tmp_path):
+    """Overall written as live formulas keeps each city in its row (edition order): the
+    Zhongshan row links to that row's total, whose cached value is the computed 1066."""
+    from conftest import MASTER
+
+    out = tmp_path / "live.xlsm"
+    outcome = recalc_file(MASTER, out, run_time=RUN_TIME, formulas=True)
+    outputs = layout.render_outputs(outcome.pipeline, outcome.problems, run_time=RUN_TIME, formulas=True)
+    (notes,) = [o for o in outputs if o.name == layout.SHEET_DATA_NOTES]
+    (overall,) = [o for o in outputs if o.name == layout.SHEET_OVERALL]
+    (number, zhongshan), = [(n, r) for n, r in rows_of(notes) if r["Kind"] == KIND_INCONSISTENT]
+    sheet, _, cell = notes.links[f"E{number}"].rpartition("!")
+    assert sheet == layout.SHEET_OVERALL
+    row, column = int(re.sub(r"\D", "", cell)), openpyxl.utils.column_index_from_string(re.sub(r"\d", "", cell))
+    assert overall.cells[row - 1][1] == "Zhongshan"
+    assert str(overall.cells[row - 1][column - 1]).startswith("=SUM(")
+    assert overall.formula_values[row - 1][column - 1] == 1066
