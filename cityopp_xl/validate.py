@@ -73,6 +73,9 @@ class Inputs:
     ``table_copies``: sheet → :class:`~cityopp_xl.provenance.TableCopy` of each input
     table as the workbook held it (for the stale check and diffs); empty when the inputs
     did not come from a workbook.
+    ``notes``: the transcription notes (:func:`~cityopp_xl.datanotes.read_transcription_notes`),
+    or None when the workbook has none. ``published_addresses``: (city, published column)
+    → A1 reference of the Published sheet's cell.
     """
 
     framework: Framework
@@ -82,6 +85,8 @@ class Inputs:
     addresses: dict = field(default_factory=dict, repr=False)
     column_addresses: dict = field(default_factory=dict, repr=False)
     table_copies: dict = field(default_factory=dict, repr=False)
+    notes: pd.DataFrame | None = None
+    published_addresses: dict = field(default_factory=dict, repr=False)
 
 
 # --------------------------------------------------------------------------- cells

@@ -34,9 +34,12 @@ SHEET_FRAMEWORK = "Framework"
 SHEET_CITIES = "Cities"
 SHEET_SETTINGS = "Settings"
 SHEET_PUBLISHED = "Published"
+#: Optional input sheet: the team's notes on figures of the printed report taken otherwise.
+SHEET_TRANSCRIPTION = "Transcription notes"
 SHEET_OVERALL = "Overall"
 SHEET_INDICATOR_SCORES = "Indicator scores"
 SHEET_RECONCILIATION = "Reconciliation"
+SHEET_DATA_NOTES = "Data notes"
 SHEET_LOG = "Log"
 SHEET_PROBLEMS = "Problems"
 SHEET_ANALYSIS = "Analysis"
@@ -50,7 +53,7 @@ SHEET_CHARTS = "Charts"
 PRESENTATION_SHEETS = (SHEET_CITY_PROFILE, SHEET_CHARTS)
 
 #: Input sheets the research team edits, in workbook order (data sheets follow them).
-INPUT_SHEETS = (SHEET_FRAMEWORK, SHEET_CITIES, SHEET_SETTINGS, SHEET_PUBLISHED)
+INPUT_SHEETS = (SHEET_FRAMEWORK, SHEET_CITIES, SHEET_SETTINGS, SHEET_PUBLISHED, SHEET_TRANSCRIPTION)
 #: Fixed output sheets the add-in owns and replaces on every run (after the score sheets).
 FIXED_OUTPUT_SHEETS = (
     SHEET_OVERALL,
@@ -59,6 +62,7 @@ FIXED_OUTPUT_SHEETS = (
     SHEET_ROBUSTNESS,
     SHEET_INDICATOR_SCORES,
     SHEET_RECONCILIATION,
+    SHEET_DATA_NOTES,
     SHEET_LOG,
     SHEET_PROBLEMS,
     SHEET_DIFF,
@@ -97,6 +101,7 @@ FIRST_HEADERS = {
     SHEET_CITIES: "city",
     SHEET_SETTINGS: "setting",
     SHEET_PUBLISHED: "city",
+    SHEET_TRANSCRIPTION: "note",
 }
 DATA_FIRST_HEADER = "city"
 #: Header rows: title (row 1), a note (row 2), then headers. Data sheets have a row of
@@ -456,6 +461,12 @@ def render_outputs(
     if len(reconciliation):
         outputs.append(_reconciliation_sheet(reconciliation, run_time, after=after))
         after = SHEET_RECONCILIATION
+    from .data_notes_sheet import render_data_notes  # data_notes_sheet imports this module
+
+    data_notes = render_data_notes(pipeline, reconciliation, outputs, run_time, after=after)
+    if data_notes is not None:
+        outputs.append(data_notes)
+        after = SHEET_DATA_NOTES
     outputs.append(_log_sheet(pipeline, problems, reconciliation, run_time, source, after=after, formulas=formulas))
     add_stale_check(outputs, pipeline.inputs)
     for output in outputs:

@@ -12,9 +12,10 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
+from ..datanotes import find_note_problems, published_addresses, read_transcription_notes
 from ..errors import Problem
 from ..model import Settings, framework_from_table, settings_from_table
-from ..validate import CellAddresses, Inputs, find_nothing_to_score, read_cities, read_dimension_values, read_published
+from ..validate import CellAddresses, Inputs, find_nothing_to_score, match_city_rows, read_cities, read_dimension_values, read_published
 from . import layout
 from .integrity import SheetFeatures, SheetTooLargeError, find_edited_outputs, find_layout_problems
 
@@ -110,10 +111,16 @@ def read_inputs(
         frames.append(frame)
         addresses.update(where)
         column_addresses.update(column_where)
-    published = None
+    published, where_published = None, {}
     published_table = table(layout.SHEET_PUBLISHED, layout.FIRST_HEADERS[layout.SHEET_PUBLISHED], required=False)
     if published_table is not None:
         published, found = read_published(published_table, framework, cities)
+        problems += found
+        where_published = published_addresses(published_table, framework, match_city_rows(published_table, cities)[0])
+    notes = None
+    notes_table = table(layout.SHEET_TRANSCRIPTION, layout.FIRST_HEADERS[layout.SHEET_TRANSCRIPTION], required=False)
+    if notes_table is not None:
+        notes, found = read_transcription_notes(notes_table, framework, cities)
         problems += found
 
     def output_rows(sheet: str) -> list[list]:
@@ -131,7 +138,8 @@ def read_inputs(
         problems += find_nothing_to_score(values, sheets)
     if any(p.blocking for p in problems) or len(frames) != len(framework.dimensions):
         return None, problems
-    return Inputs(framework, values, settings, published, addresses, column_addresses, table_copies=copies), problems
+    inputs = Inputs(framework, values, settings, published, addresses, column_addresses, table_copies=copies, notes=notes, published_addresses=where_published)
+    return inputs, problems + find_note_problems(inputs)
 
 
 def missing_sheet_problem(sheet: str, names: list[str]) -> Problem:

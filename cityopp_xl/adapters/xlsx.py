@@ -560,6 +560,7 @@ def write_input_workbook(
     settings: Settings | None = None,
     values=None,
     published=None,
+    transcription=None,
     title: str = "Chinese Cities of Opportunity",
     about: list[str] = (),
 ) -> None:
@@ -572,6 +573,9 @@ def write_input_workbook(
     values : DataFrame indexed by city with one column per input column of the framework
         (NaN left blank), or None for an empty template.
     published : DataFrame indexed by city (dimension columns, overall, overall_rank) or None.
+    transcription : DataFrame of the transcription notes
+        (:data:`cityopp_xl.datanotes.NOTE_COLUMNS`, one row per cell a note concerns) or
+        None: written as the optional Transcription notes sheet.
     """
     from openpyxl.styles import Alignment
     from openpyxl.styles import Font
@@ -628,6 +632,36 @@ def write_input_workbook(
         _add_table(sheet, "Published", layout.TABLE_HEADER_ROW, len(columns), len(cities))
         sheet.column_dimensions["A"].width = layout.WIDTH_CITY
         sheet.freeze_panes = "B4"
+
+    if transcription is not None:
+        sheet = book.create_sheet(layout.SHEET_TRANSCRIPTION)
+        _title_rows(
+            sheet,
+            "Transcription notes",
+            "Figures of the printed report the workbook does not take as printed (garbled, merged or shifted in the report's text), one row per cell a note concerns; "
+            "a blank figure: the city's whole row of that table. Listed on the Data notes sheet; not used for scoring.",
+        )
+        columns = list(transcription.columns)
+        _header(sheet, layout.TABLE_HEADER_ROW, columns)
+        for row in transcription.itertuples(index=False):
+            sheet.append([None if v == "" else layout.cell_value(v) for v in row])
+        _add_table(sheet, "TranscriptionNotes", layout.TABLE_HEADER_ROW, len(columns), len(transcription))
+        # Sized to the 2025 notes' longest table, variable and printed texts; the notes wrap.
+        for letter, width in zip("ABCDEFGH", (9, 34, 14, 46, 30, 8, 60, 60)):
+            sheet.column_dimensions[letter].width = width
+        for row in sheet.iter_rows(min_row=layout.TABLE_HEADER_ROW + 1, max_col=8):
+            for cell in row[:4]:
+                cell.alignment = Alignment(vertical="top")
+            for cell in row[4:6]:  # printed and taken side by side, neither running into the text beside it
+                cell.alignment = Alignment(horizontal="center", vertical="top")
+            for cell in row[6:]:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+            # A viewer that does not size rows itself (LibreOffice) would cut the notes.
+            lines = max(layout.text_lines(cell.value, 60) if cell.value else 1 for cell in row[6:])
+            if lines > 1:
+                sheet.row_dimensions[row[0].row].height = lines * layout.LINE_HEIGHT
+        sheet.freeze_panes = "D4"
+        sheet.print_title_rows = f"{layout.TABLE_HEADER_ROW}:{layout.TABLE_HEADER_ROW}"
 
     labels = framework.column_labels()
     for position, dimension in enumerate(framework.dimensions, start=1):

@@ -673,6 +673,28 @@ def _(book):
     book["D2 data"]["A1000000"] = "x"
 
 
+# --------------------------------------------------------------------------- transcription notes
+
+
+@case("transcription_notes_malformed", "a Transcription notes table with an unknown city, a word for the value taken, a blank note id, an unknown table and figure",
+      validate=1, recalc=2,
+      problems=[
+          "error: Transcription notes!C4: 'Avaa', expected a city of the Cities sheet, spelled exactly as there",
+          "error: Transcription notes!F4: 'one', expected the number the workbook takes for the figure",
+          "error: Transcription notes!A5: a blank note id, expected the note's id (e.g. E-2)",
+          "error: Transcription notes!B5: 'Gamma', expected the report's table the note concerns: Overall, Alpha, Beta",
+          "error: Transcription notes!D5: 'Nothing', expected a variable's name, a dimension's name (its published total), 'overall' or 'overall rank', or blank for the city's whole row",
+          "error: Transcription notes!F5: a blank cell, expected the number the workbook takes for the figure",
+      ])
+def _(book):
+    sheet = book.create_sheet("Transcription notes", 4)
+    sheet["A1"] = "Transcription notes"
+    sheet.append([])
+    sheet.append(["note", "table", "city", "figure", "printed", "taken", "what", "evidence"])
+    sheet.append(["A-1", "Alpha", "Avaa", "Size", "12", "one", "Size printed '12' -> 1", None])
+    sheet.append([None, "Gamma", "Bel", "Nothing", None, None, "a row shifted", None])
+
+
 # --------------------------------------------------------------------------- writing
 
 
