@@ -89,13 +89,14 @@ VBA_FOLDER = Path(__file__).resolve().parents[1] / "vba"
 RIBBON_MODULE = VBA_FOLDER / "CityOppRibbon.bas"
 CUSTOM_UI = VBA_FOLDER / "customUI14.xml"
 
-#: The four ribbon buttons: the VBA callback each ``onAction`` names, and the function of
+#: The five ribbon buttons: the VBA callback each ``onAction`` names, and the function of
 #: ``cityopp_xl.adapters.book`` it runs.
 RIBBON_ACTIONS = {
     "CityOpp_Recalculate": "recalculate",
     "CityOpp_Validate": "validate",
     "CityOpp_Analyze": "analyze",
     "CityOpp_Compare": "compare",
+    "CityOpp_Share": "share",
 }
 
 #: The VBA project's identifier. Fixed, so that rebuilding gives the same bytes.
