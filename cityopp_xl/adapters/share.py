@@ -87,10 +87,10 @@ def check_share_paths(book: Path, out: Path, force: bool = False) -> None:
     from .inuse import check_replaceable
 
     book, out = Path(book), Path(out)
-    if out.suffix.lower() != ".xlsx":
-        raise OutputError(f"{out}: the extension '{out.suffix}', expected .xlsx (a reviewer's copy has no macros); nothing was written")
     if out.resolve() == book.resolve() or (out.exists() and out.samefile(book)):
         raise OutputError(f"{out}: the reviewer's copy must be a new file, not the master itself; nothing was written")
+    if out.suffix.lower() != ".xlsx":
+        raise OutputError(f"{out}: the extension '{out.suffix}', expected .xlsx (a reviewer's copy has no macros); nothing was written")
     check_output_folder(out)
     if out.exists():
         if not force:
