@@ -291,3 +291,31 @@ def test_the_ribbon_writes_the_copy_of_the_saved_file_or_says_to_save_first(mast
     unsaved = FakeBook("Book1")  # a new book Excel has not saved: no file
     assert run_share(unsaved, tmp_path / "other.xlsx") is None
     assert unsaved.alerts[0].startswith("Reviewer copy: save this workbook first") and not (tmp_path / "other.xlsx").exists()
+
+
+def test_a_team_workbook_without_about_gets_one_and_its_button_no_longer_calls_a_macro(tmp_path):
+    from test_preservation import _png, build_team_workbook
+
+    image = tmp_path / "logo.png"
+    image.write_bytes(_png())
+    team = tmp_path / "Team2025.xlsx"
+    build_team_workbook(team, image)  # a form button calling CityOppRecalculate, a chart, comments...
+    assert cityopp("recalc", team).returncode == 0
+    out = tmp_path / "review.xlsx"
+    done = cityopp("share", team, "-o", out)
+    assert done.returncode == 0, done.stderr
+    assert ooxml_errors(out) == []
+    before, after = parts(team), parts(out)
+    vml = next(name for name in before if name.endswith(".vml") and b"FmlaMacro" in before[name])
+    assert b"FmlaMacro" not in after[vml] and after[vml] == re.sub(rb"<x:FmlaMacro>.*?</x:FmlaMacro>", b"", before[vml], flags=re.S)
+    added = set(after) - set(before)
+    assert len(added) == 1 and b"Reviewer's copy of Team2025.xlsx" in after[added.pop()]
+    changed = {name for name in before if after.get(name) != before[name]}
+    assert changed == {vml, sheet_part(team, layout.SHEET_LOG), "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml", "[Content_Types].xml"}
+    book = openpyxl.load_workbook(out, read_only=True)
+    try:
+        assert book.sheetnames[0] == layout.SHEET_ABOUT and book.sheetnames[1:] == openpyxl.load_workbook(team, read_only=True).sheetnames
+    finally:
+        book.close()
+    result, _ = compare_files_with_warnings(team, out)
+    assert result.cells.empty and result.moves.empty

@@ -6,7 +6,8 @@ part is copied as stored (:func:`.xlsxpackage.copy_part`) except
 
 * the macros: the VBA project with its relationships and signature parts and the ribbon
   (``customUI``) parts are left out, with their relationships, content types and the
-  defined names that call macros; the workbook's content type becomes the plain
+  defined names that call macros; buttons, controls and shapes that run a macro keep
+  their place but lose the assignment (:func:`without_macro_calls`); the workbook's content type becomes the plain
   spreadsheet's, so the copy is an .xlsx that opens with no macro warning;
 * the Log sheet, rewritten with its human part only: the run, the input fingerprints, the
   variables' rules and the record of the output sheets it wrote (what ``cityopp diff``,
@@ -46,7 +47,7 @@ from . import layout, macros
 from . import recalculate as sequence
 from .integrity import FINGERPRINT_HEADER, find_edited_outputs
 from .package import check_output_folder, write_atomically
-from .sheetxml import MAIN, StyleBook, parse
+from .sheetxml import MAIN, REL, StyleBook, parse
 from .xlsxpackage import CT, PKG_REL, STYLES_REL, WRITE_LEVEL, FileFront, Package, _new_info, copy_part, rels_path
 
 #: The content type of a workbook without macros (an .xlsx).
@@ -191,32 +192,43 @@ def _edited_parts(package: Package, cover: list[str]) -> tuple[dict[str, bytes],
     sheets = {entry.name: entry for entry in package.sheets}
 
     # The package's relationships and content types, without the macro parts.
-    root_rels = parse(package.read("_rels/.rels"))
-    for rel in list(root_rels):
-        if rel.get("Type") in macros._CUSTOM_UI_RELS:
-            root_rels.remove(rel)
-    parts["_rels/.rels"] = _xml(root_rels)
-    workbook_rels = parse(package.read(package.workbook_rels_part))
-    for rel in list(workbook_rels):
-        if rel.get("Type") == macros._VBA_PROJECT_REL:
-            workbook_rels.remove(rel)
-    parts[package.workbook_rels_part] = _xml(workbook_rels)
+    # The package's relationships and content types, without the macro parts (each
+    # written anew only when it changes).
+    for rels, kinds in (("_rels/.rels", macros._CUSTOM_UI_RELS), (package.workbook_rels_part, (macros._VBA_PROJECT_REL,))):
+        root = parse(package.read(rels))
+        found = [rel for rel in root if rel.get("Type") in kinds]
+        for rel in found:
+            root.remove(rel)
+        if found:
+            parts[rels] = _xml(root)
     types = parse(package.read("[Content_Types].xml"))
+    changed = False
     for element in list(types):
         part = (element.get("PartName") or "").lstrip("/")
         if element.tag == f"{_C}Override" and part in gone:
             types.remove(element)
-        elif element.tag == f"{_C}Override" and part == package.workbook_part:
+            changed = True
+        elif element.tag == f"{_C}Override" and part == package.workbook_part and element.get("ContentType") != PLAIN_WORKBOOK:
             element.set("ContentType", PLAIN_WORKBOOK)
+            changed = True
         elif element.tag == f"{_C}Default" and element.get("ContentType") == macros._VBA_CONTENT_TYPE:
             types.remove(element)
-    parts["[Content_Types].xml"] = _xml(types)
+            changed = True
+    if changed:
+        parts["[Content_Types].xml"] = _xml(types)
 
     workbook = package.workbook  # parsed once by Package; edited here for the copy only
     defined = workbook.find(f"{_M}definedNames")
     for name in list(defined) if defined is not None else []:
         if any(name.get(flag) in ("1", "true") for flag in _MACRO_NAME_FLAGS):
             defined.remove(name)
+
+    for part in sorted(names - gone):
+        if part.endswith(".vml") or part.startswith(("xl/ctrlProps/", "xl/drawings/", "xl/worksheets/")) and part.endswith(".xml"):
+            data = package.read(part)
+            stripped = without_macro_calls(data)
+            if stripped != data:
+                parts[part] = stripped
 
     index = {entry.name: i for i, entry in enumerate(package.sheets)}
     log = sheets.get(layout.SHEET_LOG)
@@ -226,20 +238,91 @@ def _edited_parts(package: Package, cover: list[str]) -> tuple[dict[str, bytes],
         _set_name(defined, "_xlnm.Print_Area", index[log.name], f"{quote_sheet(log.name)}!{print_area}" if print_area else None)
         _set_name(defined, layout.OWNED_NAME, index[log.name], f'"{zlib.crc32(xml):08x}:{len(xml)}"', only_if_present=True)
     about = sheets.get(layout.SHEET_ABOUT)
-    if about is not None and about.part is not None:
-        styles_part = package.rel_target(STYLES_REL)
-        styles = StyleBook.from_xml(package.read(styles_part) if styles_part and package.has(styles_part) else None)
-        heading = styles.cell_style((True, 12, None, None, False))
-        xml, shift = with_cover_note(package.read(about.part), cover, heading)
+    styles_part = package.rel_target(STYLES_REL)
+    styles = StyleBook.from_xml(package.read(styles_part) if styles_part and package.has(styles_part) else None)
+    heading = styles.cell_style((True, 12, None, None, False))
+    if about is not None and about.part is not None and about.kind == "worksheet":
+        xml, shift = with_cover_note(parts.get(about.part) or package.read(about.part), cover, heading)
         parts[about.part] = xml
         if shift and defined is not None:
             for name in defined:
                 if name.get("localSheetId") == str(index[about.name]) and name.text:
                     name.text = shift_rows(name.text, shift)
-        if styles.changed and styles_part:
-            parts[styles_part] = styles.to_xml()
+    elif about is None:
+        _add_about_sheet(package, parts, workbook, with_cover_note(EMPTY_SHEET, cover, heading)[0])
+    if styles.changed and styles_part:
+        parts[styles_part] = styles.to_xml()
     parts[package.workbook_part] = _xml(workbook)
     return parts, left_out
+
+
+#: Where controls and shapes name the macro they run: a form control's VML
+#: (``<x:FmlaMacro>``), its ``ctrlProps`` part (``fmlaMacro``), the sheet's ``<controlPr
+#: macro>``, a drawing's shape (``macro`` on ``xdr:sp``, ``xdr:pic`` ...: kept empty, as
+#: the schema wants the attribute there).
+_MACRO_CALLS = (
+    (re.compile(rb"<x:FmlaMacro>.*?</x:FmlaMacro>", re.S), b""),
+    (re.compile(rb'(<(?:\w+:)?formControlPr\b[^>]*?)\sfmlaMacro="[^"]*"'), rb"\1"),
+    (re.compile(rb'(<(?:\w+:)?controlPr\b[^>]*?)\smacro="[^"]*"'), rb"\1"),
+    (re.compile(rb'(<xdr:(?:sp|pic|graphicFrame|cxnSp|grpSp)\b[^>]*?\smacro=")[^"]+(")'), rb"\1\2"),
+)
+
+
+def without_macro_calls(xml: bytes) -> bytes:
+    """A part with the macro assignments of its controls and shapes taken out (the
+    controls and shapes stay; in a workbook without macros they would call nothing)."""
+    if b"acro" not in xml:
+        return xml
+    for pattern, replacement in _MACRO_CALLS:
+        xml = pattern.sub(replacement, xml)
+    return xml
+
+
+#: The sheet the cover note goes on when a workbook has no About sheet.
+EMPTY_SHEET = (
+    f'<worksheet xmlns="{MAIN}"><dimension ref="A1"/><sheetViews><sheetView workbookViewId="0"/></sheetViews>'
+    '<sheetFormatPr defaultRowHeight="15"/><cols><col min="1" max="1" width="120" customWidth="1"/></cols><sheetData/>'
+    '<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.6" header="0.25" footer="0.3"/>'
+    '<pageSetup paperSize="9" orientation="landscape"/></worksheet>'
+).encode()
+
+
+def _add_about_sheet(package: Package, parts: dict[str, bytes], workbook, xml: bytes) -> None:
+    """An About sheet holding ``xml``, first in the workbook (the copy of a workbook that
+    has none): its part, relationship, content type and ``<sheet>``; the sheet-scoped
+    names and the views follow their sheets one place on."""
+    from .xlsxpackage import WORKSHEET_REL, WORKSHEET_TYPE
+
+    number = 1
+    while package.has(f"xl/worksheets/sheet{number}.xml") or f"xl/worksheets/sheet{number}.xml" in parts:
+        number += 1
+    part = f"xl/worksheets/sheet{number}.xml"
+    parts[part] = xml
+    rels = parse(parts.get(package.workbook_rels_part) or package.read(package.workbook_rels_part))
+    used = {rel.get("Id") for rel in rels}
+    rid = next(f"rId{n}" for n in range(1, len(used) + 2) if f"rId{n}" not in used)
+    rel = etree.SubElement(rels, f"{_P}Relationship")
+    rel.set("Id", rid)
+    rel.set("Type", WORKSHEET_REL)
+    rel.set("Target", "/" + part)
+    parts[package.workbook_rels_part] = _xml(rels)
+    types = parse(parts.get("[Content_Types].xml") or package.read("[Content_Types].xml"))
+    override = etree.SubElement(types, f"{_C}Override")
+    override.set("PartName", "/" + part)
+    override.set("ContentType", WORKSHEET_TYPE)
+    parts["[Content_Types].xml"] = _xml(types)
+    sheets = workbook.find(f"{_M}sheets")
+    element = etree.Element(f"{_M}sheet")
+    element.set("name", layout.SHEET_ABOUT)
+    element.set("sheetId", str(max((int(s.get("sheetId") or 0) for s in sheets), default=0) + 1))
+    element.set(f"{{{REL}}}id", rid)
+    sheets.insert(0, element)
+    for name in workbook.iter(f"{_M}definedName"):
+        if (name.get("localSheetId") or "").isdigit():
+            name.set("localSheetId", str(int(name.get("localSheetId")) + 1))
+    for view in workbook.iter(f"{_M}workbookView"):  # the same sheet stays active
+        view.set("activeTab", str(int(view.get("activeTab") or 0) + 1))
+        view.set("firstSheet", "0")
 
 
 def _set_name(defined, name: str, sheet_index: int, value: str | None, only_if_present: bool = False) -> None:
@@ -269,6 +352,9 @@ def _write(package: Package, temporary: Path, parts: dict[str, bytes], left_out:
                 out.writestr(_new_info(info.filename, info), parts[info.filename], compress_type=zipfile.ZIP_DEFLATED, compresslevel=WRITE_LEVEL)
             else:
                 copy_part(out, package.zip, info)
+        for name, data in parts.items():  # parts the copy adds (an About sheet)
+            if name not in package.infos:
+                out.writestr(_new_info(name, None), data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=WRITE_LEVEL)
 
 
 def _xml(root) -> bytes:
