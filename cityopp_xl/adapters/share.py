@@ -48,7 +48,7 @@ from . import recalculate as sequence
 from .integrity import FINGERPRINT_HEADER, find_edited_outputs
 from .package import check_output_folder, write_atomically
 from .sheetxml import MAIN, REL, StyleBook, parse
-from .xlsxpackage import CT, PKG_REL, STYLES_REL, WRITE_LEVEL, FileFront, Package, _new_info, copy_part, rels_path
+from .xlsxpackage import CT, PKG_REL, STYLES_REL, WRITE_LEVEL, FileFront, Package, _new_info, copy_part
 
 #: The content type of a workbook without macros (an .xlsx).
 PLAIN_WORKBOOK = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
@@ -185,13 +185,11 @@ def _first_uncalculated(rows: list[list]) -> tuple[str, str] | None:
 def _edited_parts(package: Package, cover: list[str]) -> tuple[dict[str, bytes], list[str]]:
     """The parts the copy writes anew (name → bytes) and the parts it leaves out."""
     names = set(package.infos)
-    left_out, ui = macros.macro_parts(names, package.read, package.workbook_part)
-    left_out = list(left_out)
+    left_out = list(macros.macro_parts(names, package.read, package.workbook_part)[0])
     gone = set(left_out)
     parts: dict[str, bytes] = {}
     sheets = {entry.name: entry for entry in package.sheets}
 
-    # The package's relationships and content types, without the macro parts.
     # The package's relationships and content types, without the macro parts (each
     # written anew only when it changes).
     for rels, kinds in (("_rels/.rels", macros._CUSTOM_UI_RELS), (package.workbook_rels_part, (macros._VBA_PROJECT_REL,))):
