@@ -181,6 +181,26 @@ def diff(old: Path, new: Path, sheet_out: Path | None, csv_dir: Path | None, lim
 
 
 @main.command()
+@click.argument("book", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The reviewer's copy to write (.xlsx).")
+@click.option("--force", is_flag=True, help="Replace OUT if it exists (without it, an existing file is never replaced).")
+@translate_errors
+def share(book: Path, out: Path, force: bool) -> None:
+    """Write a reviewer's copy of the master BOOK to OUT: an .xlsx without macros or
+    ribbon (no macro warning), every formula with its value, the Log without its
+    machine-only tables, and a cover note on About naming the master and its run.
+    BOOK is only read (it may be open in Excel); a master whose scores are out of date is
+    refused. Send edits back with: cityopp diff BOOK OUT."""
+    from .adapters.share import share_file
+
+    result = share_file(book, out, force=force)
+    click.echo(
+        f"{result.written}: a reviewer's copy of {result.master} without macros (its Recalculate of {result.run_time}, "
+        f"input fingerprint {result.inputs_fingerprint}); compare the returned copy with: cityopp diff {book} {out}"
+    )
+
+
+@main.command()
 @click.option("--framework", "framework_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="F.csv: id,dimension,variable,indicator,direction[,ties,points,prescored].")
 @click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), help="V.csv: city,id,value (long format).")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder for indicator_scores.csv, variable_scores.csv and dimension_scores.csv.")

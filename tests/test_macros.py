@@ -41,6 +41,8 @@ CALLBACKS = {
     "CityOpp_Analyze": ("CityOppAnalyze", "analyze"),
     "CityOpp_Compare": ("CityOppCompare", "compare"),
 }
+#: The Reviewer copy button: its callback, its macro and the Python function it runs.
+SHARE = ("CityOpp_Share", "CityOppShare", "share")
 
 
 def write_plain(path: Path) -> Path:
@@ -137,7 +139,44 @@ def test_vba_has_run_python_and_the_four_callbacks(xlsm):
         assert f"Public Sub {callback}(control As Object)\r\n    {macro}\r\nEnd Sub" in ribbon
         run = f'RunPython "import cityopp_xl.adapters.book as cityopp; cityopp.{function}()"'
         assert f"Public Sub {macro}()\r\n    {run}\r\nEnd Sub" in ribbon
-    assert macros.RIBBON_ACTIONS == {callback: function for callback, (_, function) in CALLBACKS.items()}
+    assert macros.RIBBON_ACTIONS == {**{callback: function for callback, (_, function) in CALLBACKS.items()}, SHARE[0]: SHARE[2]}
+
+
+def vba_sub(source: str, name: str) -> str:
+    """The text of one Sub or Function of a module, from its declaration to its end."""
+    match = re.search(rf"(?:Public |Private )?(Sub|Function) {name}\(.*?\r\nEnd \1", source, re.S)
+    assert match, f"no {name} in the module"
+    return match.group(0)
+
+
+def test_reviewer_copy_macro_asks_for_a_saved_book_and_a_target_then_runs_share(xlsm):
+    ribbon = vba_sources(xlsm)["CityOppRibbon"].decode("cp1252")
+    callback, macro, function = SHARE
+    assert f"Public Sub {callback}(control As Object)\r\n    {macro}\r\nEnd Sub" in ribbon
+    body = vba_sub(ribbon, macro)
+    lines = [line.strip() for line in body.split("\r\n")]
+    # A book with no file or unsaved changes is refused before any dialog: the copy is made from the file.
+    saved = lines.index('If ThisWorkbook.Path = "" Or Not ThisWorkbook.Saved Then')
+    assert lines[saved + 1].startswith('MsgBox "Save this workbook first') and lines[saved + 3] == "Exit Sub"
+    asked = next(i for i, line in enumerate(lines) if line.startswith("target = Application.GetSaveAsFilename("))
+    assert asked > saved and '"Excel workbook (*.xlsx), *.xlsx"' in lines[asked]
+    assert lines[asked + 1] == "If VarType(target) = vbBoolean Then Exit Sub"  # Cancel returns False
+    replace = lines.index("If FileExists(CStr(target)) Then")
+    assert "Replace it?" in lines[replace + 1] and lines[replace + 2] == 'force = "True"'
+    run = f'RunPython "import cityopp_xl.adapters.book as cityopp; cityopp.{function}(" & PythonText(CStr(target)) & ", force=" & force & ")"'
+    assert lines[-2] == run
+    # The target reaches Python as a single-quoted literal with its backslashes and quotes escaped.
+    quoted = vba_sub(ribbon, "PythonText")
+    assert 'Replace(Replace(text, "\\", "\\\\"), "\'", "\\\'")' in quoted
+    # What that VBA gives for a Windows path with a quote reads back, in Python, as the path.
+    import ast
+
+    path = "C:\\Users\\o'Neill\\CityOpp 2025 review.xlsx"
+    literal = "'" + path.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    assert ast.literal_eval(literal) == path
+    from cityopp_xl.adapters import book
+
+    assert callable(getattr(book, function))
 
 
 def test_project_is_source_only_and_laid_out_like_xlwings_own(xlsm):
@@ -221,8 +260,8 @@ def test_ribbon_calls_existing_callbacks(xlsm):
     tab = custom_ui.find(f".//{{{CUSTOM_UI_NS}}}tab")
     assert tab.get("label") == "CityOpp"
     buttons = custom_ui.findall(f".//{{{CUSTOM_UI_NS}}}button")
-    assert [b.get("label") for b in buttons] == ["Recalculate", "Validate", "Analyze", "Compare with…"]
-    assert [b.get("onAction") for b in buttons] == list(CALLBACKS)
+    assert [b.get("label") for b in buttons] == ["Recalculate", "Validate", "Analyze", "Compare with…", "Reviewer copy"]
+    assert [b.get("onAction") for b in buttons] == [*CALLBACKS, SHARE[0]]
     assert all(b.get("imageMso") and b.get("screentip") for b in buttons)
     ribbon = vba_sources(xlsm)["CityOppRibbon"].decode("cp1252")
     for button in buttons:

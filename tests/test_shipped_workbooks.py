@@ -30,7 +30,7 @@ def test_shipped_workbook_has_the_ribbon_and_vba_and_passes_the_open_xml_check(p
     found = parts(path)
     assert set(found) == set(MACRO_PARTS)
     ribbon = found["customUI/customUI14.xml"].decode("utf-8")
-    for callback in ("CityOpp_Recalculate", "CityOpp_Validate", "CityOpp_Analyze", "CityOpp_Compare"):
+    for callback in ("CityOpp_Recalculate", "CityOpp_Validate", "CityOpp_Analyze", "CityOpp_Compare", "CityOpp_Share"):
         assert callback in ribbon
     parser = VBA_Parser(str(path))
     modules = {name: code for _, _, name, code in parser.extract_macros()}

@@ -5,7 +5,7 @@ The ribbon buttons of the shipped workbook call, through xlwings ``RunPython``::
 
     import cityopp_xl.adapters.book as cityopp; cityopp.recalculate()
 
-(and ``validate()``, ``analyze()``, ``compare()``). Each reads every input sheet in one
+(and ``validate()``, ``analyze()``, ``compare()``, ``share(target)``). Each reads every input sheet in one
 bulk call, scores with the core, and writes each output sheet in one bulk call plus a
 bounded number of formatting calls, so the number of round trips to Excel does not grow
 with the number of cities. Everything is computed before anything is written: when a
@@ -732,6 +732,37 @@ def run_compare(book, other_path, *, run_time: str | None = None):
         status(book, None)
 
 
+def run_share(book, target, *, force: bool = False):
+    """Reviewer copy: the reviewer's copy of this book's saved file, written to ``target``
+    by :func:`.share.share_file` (the code of ``cityopp share``); one alert says where it
+    went, or why it was not written. The book must be saved (its file is what is copied;
+    the macro checks for unsaved changes before asking for ``target``). Returns the
+    :class:`.share.ShareResult`, or None when nothing was written."""
+    from pathlib import Path
+
+    from ..errors import CityOppError
+    from .share import share_file
+
+    source = Path(book.fullname or "")
+    if not source.is_file():
+        alert(book, "Reviewer copy: save this workbook first (the copy is made from the saved file), then click Reviewer copy again.")
+        return None
+    status(book, "CityOpp: writing the reviewer copy…")
+    try:
+        result = share_file(source, Path(target), force=force)
+    except CityOppError as exc:
+        alert(book, f"Reviewer copy not written: {exc}")
+        return None
+    finally:
+        status(book, None)
+    alert(
+        book,
+        f"Reviewer copy written: {result.written}\n\nAn .xlsx without macros, with the figures of the Recalculate of {result.run_time}. "
+        f"When it comes back, compare it with this workbook: Compare with… (or cityopp diff {source.name} {result.written.name}).",
+    )
+    return result
+
+
 def ask_workbook_path(book) -> str | None:
     """Ask which workbook to compare with; None when the user cancels.
 
@@ -782,3 +813,16 @@ def compare() -> None:
         return sequence.Outcome(None, None, [])
 
     _guarded(book, front, ask_and_compare)
+
+
+def share(target: str, force: bool = False) -> None:
+    """Ribbon button Reviewer copy (RunPython): the macro has asked for ``target`` (and
+    whether to replace it)."""
+    book = xw.Book.caller()
+    front = ExcelFront(book)
+
+    def write_copy():
+        run_share(book, target, force=force)
+        return sequence.Outcome(None, None, [])
+
+    _guarded(book, front, write_copy)

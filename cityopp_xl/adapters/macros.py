@@ -89,13 +89,14 @@ VBA_FOLDER = Path(__file__).resolve().parents[1] / "vba"
 RIBBON_MODULE = VBA_FOLDER / "CityOppRibbon.bas"
 CUSTOM_UI = VBA_FOLDER / "customUI14.xml"
 
-#: The four ribbon buttons: the VBA callback each ``onAction`` names, and the function of
+#: The five ribbon buttons: the VBA callback each ``onAction`` names, and the function of
 #: ``cityopp_xl.adapters.book`` it runs.
 RIBBON_ACTIONS = {
     "CityOpp_Recalculate": "recalculate",
     "CityOpp_Validate": "validate",
     "CityOpp_Analyze": "analyze",
     "CityOpp_Compare": "compare",
+    "CityOpp_Share": "share",
 }
 
 #: The VBA project's identifier. Fixed, so that rebuilding gives the same bytes.
@@ -920,7 +921,14 @@ def _set_code_name(workbook_xml: bytes, code_name: str) -> bytes:
 def _macro_parts(package: _Package) -> tuple[list[str], list[tuple[str, str, str]]]:
     """The parts that make up a package's macros and ribbon, and the root relationships of
     its customUI parts as (Type, part, Id)."""
-    names = set(package.parts)
+    return macro_parts(set(package.parts), package.get, package.main_part())
+
+
+def macro_parts(names: set[str], read, workbook: str) -> tuple[list[str], list[tuple[str, str, str]]]:
+    """The parts of a package (part ``names``, ``read(part) -> bytes``, its ``workbook``
+    part) that make up its macros and ribbon: the VBA project with its relationships and
+    signature parts, the customUI parts with theirs; and the root relationships of the
+    customUI parts as (Type, part, Id)."""
     parts: list[str] = []
 
     def add_with_relationships(part: str) -> None:
@@ -930,16 +938,15 @@ def _macro_parts(package: _Package) -> tuple[list[str], list[tuple[str, str, str
         rels = _rels_part(part)
         if rels in names:
             parts.append(rels)
-            for _, target in _internal_targets(package.get(rels)):
+            for _, target in _internal_targets(read(rels)):
                 add_with_relationships(_resolve(part, target))
 
-    workbook = package.main_part()
     workbook_rels = _rels_part(workbook)
     if workbook_rels in names:
-        for _, target in _find_relationships(package.get(workbook_rels), {_VBA_PROJECT_REL}):
+        for _, target in _find_relationships(read(workbook_rels), {_VBA_PROJECT_REL}):
             add_with_relationships(_resolve(workbook, target))
     ui: list[tuple[str, str, str]] = []
-    root = ElementTree.fromstring(package.get(_ROOT_RELS))
+    root = ElementTree.fromstring(read(_ROOT_RELS))
     for rel in root.iter(f"{{{_PACKAGE_RELS}}}Relationship"):
         if rel.get("Type") in _CUSTOM_UI_RELS and rel.get("TargetMode") != "External":
             part = _resolve("", rel.get("Target"))
