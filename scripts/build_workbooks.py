@@ -25,7 +25,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cityopp_xl.adapters import macros  # noqa: E402
+from cityopp_xl.adapters import macros, presentation  # noqa: E402
 from cityopp_xl.adapters.template import write_template  # noqa: E402
 from cityopp_xl.adapters.xlsx import recalc_file, write_input_workbook  # noqa: E402
 from cityopp_xl.model import SheetTable, check_framework, framework_from_table  # noqa: E402
@@ -120,6 +120,8 @@ def build(data: Path) -> None:
         )
         macros.make_macro_enabled(plain, MASTER)
     recalculate(MASTER)
+    # The City profile and Charts formulas saved with the values they show for the scores.
+    presentation.cache_formula_values(MASTER, framework, [c for c, _ in cities])
     write_template(TEMPLATE, EDITION / "framework.csv", EDITION / "cities.csv", title="Chinese Cities of Opportunity: data template (2025 framework)")
     for path in (EDITION / "framework.csv", EDITION / "cities.csv", MASTER, TEMPLATE):
         print(f"wrote {path.relative_to(ROOT)}")

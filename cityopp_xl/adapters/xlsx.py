@@ -642,11 +642,12 @@ def write_input_workbook(
         landscape(sheet, pages_tall=layout.pages_tall(len(cities)) if sheet.print_title_rows else 0)
     from . import presentation  # presentation imports this module
 
-    presentation.add_presentation_sheets(book, framework, [city for city, _ in cities])
+    shows = presentation.add_presentation_sheets(book, framework, [city for city, _ in cities])
     book.save(path)
     from .xlsxpackage import order_font_children
 
     order_font_children(path)  # openpyxl writes a font's children out of the schema's order
+    presentation.save_cached_values(path, shows)  # openpyxl saves formulas without values
 
 
 def _about(sheet, title: str, framework: Framework, about: list[str]) -> None:
