@@ -62,8 +62,8 @@ CITY_NAMES_WIDTH = 17
 MAX_LISTED = 5
 #: Print scales (percent): the City profile's second page holds every variable; the Charts
 #: sheet's pages are the width of its table.
-PROFILE_SCALE = 62
-CHARTS_SCALE = 85
+PROFILE_SCALE = 51
+CHARTS_SCALE = 80
 MEDIAN_COLOR = "7F7F7F"
 #: Centimetres per pixel (96 pixels to the inch) and Excel's pixels per character of width.
 _CM_PER_PIXEL = 2.54 / 96
@@ -246,7 +246,7 @@ def _header_cells(sheet, row: int, first_column: int, values: list[str], text_co
         cell = sheet.cell(row=row, column=first_column + offset, value=value)
         cell.font = _bold()
         cell.fill = HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="bottom", horizontal="left" if offset in text_columns else "right", indent=1 if offset in text_columns and offset else 0)
+        cell.alignment = Alignment(wrap_text=True, vertical="bottom", horizontal="left" if offset in text_columns else "right", indent=2 if offset in text_columns and offset else 0)
     lines = max(layout.text_lines(v, sheet.column_dimensions[column_letter(first_column + i)].width or layout.DEFAULT_WIDTH) for i, v in enumerate(values))
     sheet.row_dimensions[row].height = lines * layout.LINE_HEIGHT
 
@@ -560,7 +560,7 @@ def _city_profile(sheet, framework: Framework, cities: list[str], shown: "Shown"
                     formula = f'=IF(NOT(ISNUMBER({tied_cell})),"",IF(OR({tied_cell}>{MAX_LISTED},{k}>{tied_cell}),"",{lookup}))'
                     value = "" if not _is_number(tied) or tied > MAX_LISTED or k > tied else entry[field_name]
                 cells.put(f"{column_letter(column)}{row}", formula, value)
-            sheet.cell(row=row, column=5).alignment = Alignment(indent=1)  # dimension names after the ranks
+            sheet.cell(row=row, column=5).alignment = Alignment(indent=2)  # dimension names after the ranks
         sheet.conditional_formatting.add(f"D{head_row + 1}:D{head_row + MAX_LISTED}", _rank_colors(n))
     sheet.cell(
         row=weak_head + MAX_LISTED + 1,
@@ -573,7 +573,7 @@ def _city_profile(sheet, framework: Framework, cities: list[str], shown: "Shown"
             sheet.cell(row=row, column=column).number_format = "0"
         sheet.cell(row=row, column=5).number_format = "0.0"  # a median of an even count may end in .5
     for row in range(all_head + 1, v_last + 1):
-        sheet.cell(row=row, column=5).alignment = Alignment(indent=1)
+        sheet.cell(row=row, column=5).alignment = Alignment(indent=2)
 
     chart = RadarChart(type="marker")
     chart.title = "Dimension scores against the median city"
@@ -628,7 +628,7 @@ def _charts(sheet, framework: Framework, n: int, shown: Shown) -> dict[str, obje
     cells = _Cells(sheet)
     # Printed part (columns A to M): the two charts and the dimension table, whose city
     # columns (B, F) are wider.
-    widths = {"A": 20} | {column_letter(c): 11 for c in range(2, 14)} | {"B": CITY_NAMES_WIDTH, "F": CITY_NAMES_WIDTH}
+    widths = {"A": 32} | {column_letter(c): 11 for c in range(2, 14)} | {"B": CITY_NAMES_WIDTH, "F": CITY_NAMES_WIDTH}
     # Right of it, on screen only: the chart's data, the cities in rank order.
     table = 15  # column O
     widths |= {"N": 3, column_letter(table): layout.WIDTH_CITY, column_letter(table + 1): 6}
@@ -741,7 +741,7 @@ def _charts(sheet, framework: Framework, n: int, shown: Shown) -> dict[str, obje
                 f'=IF(COUNT({column})=0,"",INDEX({cities_column},MATCH({found},{column},0))&IF({tied}>1," and "&({tied}-1)&" more",""))',
                 name,
             )
-            sheet[f"{letter}{row}"].alignment = Alignment(indent=1)
+            sheet[f"{letter}{row}"].alignment = Alignment(indent=2)
     spread_first, spread_last = spread_head + 1, spread_head + count
 
     spread = BarChart()
