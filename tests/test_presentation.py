@@ -174,7 +174,8 @@ def shown_profile(rows: list[list], pipeline: Pipeline) -> dict:
         "extremes": [numbers(rows[top + k][2:4]) for k in range(2)],
         "strongest": [numbers(rows[strong + 1 + k][1:5]) for k in range(presentation.MAX_LISTED)],
         "weakest": [numbers(rows[weak + 1 + k][1:5]) for k in range(presentation.MAX_LISTED)],
-        "variables": [numbers(rows[every + 1 + i][1:5]) for i in range(len(pipeline.framework.variables) + count)],
+        # The list goes on over a second page under its header row again.
+        "variables": [numbers(row[1:5]) for row in rows[every + 1 : every + 2 + len(pipeline.framework.variables) + count] if row[1] != "Variable"][: len(pipeline.framework.variables) + count],
     }
 
 
@@ -350,12 +351,16 @@ def test_rendered_pages_show_the_profile_the_charts_and_the_heatmaps(master_copy
     }
     # The presentation sheets come right after the About page, each on its own pages.
     assert pages["profile"] == 2 and pages["all variables"] == 3
-    assert pages["overall chart"] == 4 and pages["dimension chart"] == 5
+    assert pages["overall chart"] == 5 and pages["dimension chart"] == 6
     # The profile page shows the picked city's figures, and the radar chart's labels.
     assert "Strongest variables" in texts[pages["profile"] - 1] and "Weakest variables" in texts[pages["profile"] - 1]
     assert "Median of all cities" in texts[pages["profile"] - 1]
-    # The whole list of variables fits on one page.
-    assert "Cultural and entertainment consumption preference" in texts[pages["all variables"] - 1]
+    # The list of variables over two pages, each under the list's header row, every
+    # dimension with its subtotal.
+    assert "Economic Strength: dimension score" in texts[pages["all variables"] - 1]
+    second = texts[pages["all variables"]]
+    assert "Cultural and entertainment consumption preference" in second and "Culture and Quality of Life: dimension score" in second
+    assert second.lstrip().startswith("Variable")
     # The Overall table on at most two pages, every city on one of them.
     overall_pages = texts[pages["Overall"] - 1] + texts[pages["Overall"]]
     assert all(city in overall_pages for city in ("Shanghai", "Zhaoqing"))

@@ -57,13 +57,17 @@ CITY_COLOR = "C00000"
 PROFILE_WIDTHS = {"A": 2, "B": 44, "C": 12, "D": 9, "E": 30, "F": 9} | {chr(c): 9 for c in range(ord("G"), ord("Q"))}
 PROFILE_LAST_COLUMN = "P"
 #: Width of the Charts table's columns of city names (a name and "and 2 more").
-CITY_NAMES_WIDTH = 17
+CITY_NAMES_WIDTH = 15
+#: Text right of a column of numbers: aligned left and indented, clear of the numbers.
+AFTER_NUMBER = Alignment(horizontal="left", indent=2)
+#: Rows of the variable list printed on one page; a longer list takes two.
+LIST_ROWS_PER_PAGE = 40
 #: Variables tied at the city's strongest (weakest) score listed by name; more are counted.
 MAX_LISTED = 5
-#: Print scales (percent): the City profile's second page holds every variable; the Charts
-#: sheet's pages are the width of its table.
-PROFILE_SCALE = 51
-CHARTS_SCALE = 80
+#: Print scales (percent): the City profile's first page and its variable list over two more
+#: pages; the Charts sheet's pages are the width of its table.
+PROFILE_SCALE = 70
+CHARTS_SCALE = 85
 MEDIAN_COLOR = "7F7F7F"
 #: Centimetres per pixel (96 pixels to the inch) and Excel's pixels per character of width.
 _CM_PER_PIXEL = 2.54 / 96
@@ -471,11 +475,18 @@ def _city_profile(sheet, framework: Framework, cities: list[str], shown: "Shown"
     all_title = weak_head + MAX_LISTED + 3
     extremes = {"strongest": all_title + 2, "weakest": all_title + 3}
     all_head = all_title + 4
-    rows = []  # (kind, dimension position, variable or None) per row of the list
+    rows = []  # (kind, dimension position, variable position, variable) per row of the list
+    # A long list goes on over a second page after half of the dimensions, under its
+    # header row again.
+    split_after = (count + 1) // 2 if len(variables) + count > LIST_ROWS_PER_PAGE else None
     for dimension_position, dimension in enumerate(dimensions, start=1):
         rows += [("variable", dimension_position, variable_position, variable) for variable_position, variable in enumerate(framework.variables_of(dimension))]
         rows.append(("subtotal", dimension_position, None, None))
+        if dimension_position == split_after and dimension_position < count:
+            rows.append(("header", dimension_position, None, None))
     v_first, v_last = all_head + 1, all_head + len(rows)
+    list_header = ["Variable", "Score", "Rank", "Dimension", "Strongest", "Weakest"]
+    breaks = [all_title - 2]
     score_range, dimension_range = f"$C${v_first}:$C${v_last}", f"$E${v_first}:$E${v_last}"
     places = {"strongest": f"$F${v_first}:$F${v_last}", "weakest": f"$G${v_first}:$G${v_last}"}
     sheet.cell(row=all_title, column=1, value="All variable scores of the city").font = _bold(12)
@@ -486,7 +497,7 @@ def _city_profile(sheet, framework: Framework, cities: list[str], shown: "Shown"
         "Strongest and Weakest: the variable's place in the city from its highest and from its lowest score (equal scores in framework order).",
         PROFILE_LAST_COLUMN,
     )
-    _header_cells(sheet, all_head, 2, ["Variable", "Score", "Rank", "Dimension", "Strongest", "Weakest"], text_columns=(0, 3))
+    _header_cells(sheet, all_head, 2, list_header, text_columns=(0, 3))
     listed: list[dict] = []  # the Python side of each row: name, score, rank, dimension, places
     subtotal_font = _bold()
     dimension_first = v_first
@@ -494,6 +505,12 @@ def _city_profile(sheet, framework: Framework, cities: list[str], shown: "Shown"
         row = v_first + offset
         dimension = dimensions[dimension_position - 1]
         scores_sheet, scores = layout.score_sheet(dimension_position), shown.scores[dimension_position - 1]
+        if kind == "header":
+            breaks.append(row - 1)
+            _header_cells(sheet, row, 2, list_header, text_columns=(0, 3))
+            listed.append({"name": list_header[0], "score": list_header[1], "rank": list_header[2], "dimension": None})
+            dimension_first = row + 1
+            continue
         if kind == "subtotal":
             span = f"C{dimension_first}:C{row - 1}"
             sheet.cell(row=row, column=2, value=f"{dimension}: dimension score")
@@ -539,7 +556,7 @@ def _city_profile(sheet, framework: Framework, cities: list[str], shown: "Shown"
         tied = sum(1 for v in own if v == extreme) if _is_number(extreme) else ""
         cells.put(f"D{row}", f'=IF(ISNUMBER(C{row}),COUNTIFS({score_range},C{row},{dimension_range},"<>"),"")', tied)
         cells.put(f"E{row}", f'=IF(ISNUMBER(D{row}),IF(D{row}=1,"variable","variables")&" at this score","")', ("variable" if tied == 1 else "variables") + " at this score" if _is_number(tied) else "")
-        sheet.cell(row=row, column=5).alignment = Alignment(indent=1)
+        sheet.cell(row=row, column=5).alignment = AFTER_NUMBER
 
     # Every variable at the strongest (weakest) score, found by its place in the city; more
     # than MAX_LISTED are counted instead ("25 variables at 60").
@@ -560,7 +577,7 @@ def _city_profile(sheet, framework: Framework, cities: list[str], shown: "Shown"
                     formula = f'=IF(NOT(ISNUMBER({tied_cell})),"",IF(OR({tied_cell}>{MAX_LISTED},{k}>{tied_cell}),"",{lookup}))'
                     value = "" if not _is_number(tied) or tied > MAX_LISTED or k > tied else entry[field_name]
                 cells.put(f"{column_letter(column)}{row}", formula, value)
-            sheet.cell(row=row, column=5).alignment = Alignment(indent=2)  # dimension names after the ranks
+            sheet.cell(row=row, column=5).alignment = AFTER_NUMBER  # dimension names after the ranks
         sheet.conditional_formatting.add(f"D{head_row + 1}:D{head_row + MAX_LISTED}", _rank_colors(n))
     sheet.cell(
         row=weak_head + MAX_LISTED + 1,
@@ -572,8 +589,9 @@ def _city_profile(sheet, framework: Framework, cities: list[str], shown: "Shown"
         for column in (3, 4):
             sheet.cell(row=row, column=column).number_format = "0"
         sheet.cell(row=row, column=5).number_format = "0.0"  # a median of an even count may end in .5
-    for row in range(all_head + 1, v_last + 1):
-        sheet.cell(row=row, column=5).alignment = Alignment(indent=2)
+    for offset, entry in enumerate(listed):
+        if entry["dimension"] is not None:
+            sheet.cell(row=v_first + offset, column=5).alignment = AFTER_NUMBER
 
     chart = RadarChart(type="marker")
     chart.title = "Dimension scores against the median city"
@@ -608,7 +626,7 @@ def _city_profile(sheet, framework: Framework, cities: list[str], shown: "Shown"
     sheet.add_chart(chart, "G4")
 
     sheet.freeze_panes = "A5"
-    _print_setup(sheet, f"A1:{PROFILE_LAST_COLUMN}{v_last}", [all_title - 2], scale=PROFILE_SCALE)
+    _print_setup(sheet, f"A1:{PROFILE_LAST_COLUMN}{v_last}", breaks, scale=PROFILE_SCALE)
     return cells.values
 
 
@@ -628,7 +646,7 @@ def _charts(sheet, framework: Framework, n: int, shown: Shown) -> dict[str, obje
     cells = _Cells(sheet)
     # Printed part (columns A to M): the two charts and the dimension table, whose city
     # columns (B, F) are wider.
-    widths = {"A": 32} | {column_letter(c): 11 for c in range(2, 14)} | {"B": CITY_NAMES_WIDTH, "F": CITY_NAMES_WIDTH}
+    widths = {"A": 30} | {column_letter(c): 10 for c in range(2, 14)} | {"B": CITY_NAMES_WIDTH, "F": CITY_NAMES_WIDTH}
     # Right of it, on screen only: the chart's data, the cities in rank order.
     table = 15  # column O
     widths |= {"N": 3, column_letter(table): layout.WIDTH_CITY, column_letter(table + 1): 6}
@@ -741,7 +759,7 @@ def _charts(sheet, framework: Framework, n: int, shown: Shown) -> dict[str, obje
                 f'=IF(COUNT({column})=0,"",INDEX({cities_column},MATCH({found},{column},0))&IF({tied}>1," and "&({tied}-1)&" more",""))',
                 name,
             )
-            sheet[f"{letter}{row}"].alignment = Alignment(indent=2)
+            sheet[f"{letter}{row}"].alignment = AFTER_NUMBER
     spread_first, spread_last = spread_head + 1, spread_head + count
 
     spread = BarChart()
