@@ -35,6 +35,7 @@ Definitions used throughout
 
 from __future__ import annotations
 
+import decimal
 import math
 from dataclasses import dataclass, field
 
@@ -54,6 +55,11 @@ DEFAULT_NEGATIVE_BELOW = 0.0
 DEFAULT_DUPLICATE_ABOVE = 0.9
 #: Dimension pairs whose r reaches this are called "closely related" in the insights.
 DEFAULT_STRONG_CORRELATION = 0.8
+#: Decimals a correlation is shown with, on the sheets (number format ``0.00``) and in the
+#: sentences. Every threshold test on a correlation compares the value as shown
+#: (:func:`shown_r`), so a pair shown as 0.80 is never left out of "reaches 0.8", and one
+#: shown as 0.79 never counted in.
+R_DECIMALS = 2
 #: Cronbach's alpha below this is flagged (the usual rule of thumb).
 DEFAULT_ALPHA_MINIMUM = 0.7
 #: How many strongest lifts are listed per city.
@@ -481,7 +487,7 @@ def city_coverage(pipeline: Pipeline, threshold: float = DEFAULT_COVERAGE_THRESH
     measured = len(columns) - prescored
     with_value = raw[columns].notna().sum(axis=1).astype("int64")
     share = with_value / len(columns) if columns else with_value * math.nan
-    basis = f"{measured} raw indicator value column(s) and {prescored} given variable score column(s)"
+    basis = f"{counted(measured, 'raw indicator value column')} and {counted(prescored, 'given variable score column')}"
     frame = pd.DataFrame(
         {"with_value": with_value, "columns": len(columns), "share": share.astype("float64"), "below_threshold": share < threshold, "basis": basis},
         index=raw.index.copy(),
@@ -499,9 +505,9 @@ def _pairs(scores: pd.DataFrame, labels: dict, dimension: str, level: str, negat
             r = matrix.iat[a, b]
             if np.isnan(r):
                 flag = FLAG_CONSTANT
-            elif r < negative_below:
+            elif shown_r(r) < negative_below:
                 flag = FLAG_NEGATIVE
-            elif r >= duplicate_above:
+            elif shown_r(r) >= duplicate_above:
                 flag = FLAG_DUPLICATE
             else:
                 flag = ""
@@ -838,7 +844,7 @@ def audit_table(parts: dict | Analysis, params: dict) -> pd.DataFrame:
         add("reliability", dimension, dimension, "", "first component share", row["pc1_share"], math.nan, other_flags, note)
         add("reliability", dimension, dimension, "", "second eigenvalue", row["pc2_eigenvalue"], 1.0, "", note)
     for indicator, row in records(get("implicit_weights")):
-        note = f"1 of {row['indicators_in_variable']} indicator(s) in '{row['variable']}'"
+        note = f"1 of {counted(row['indicators_in_variable'], 'indicator')} in '{row['variable']}'"
         add("implicit weight", row["dimension"], f"{indicator} {row['name']}", "", "weight in variable", row["variable_weight"], math.nan, "", note)
         add("implicit weight", row["dimension"], f"{indicator} {row['name']}", "", "weight in overall", row["overall_weight"], math.nan, "", note)
     for dimension, row in records(get("overall_correlations")):
@@ -877,19 +883,51 @@ def _number(value: float, decimals: int = 0) -> str:
     return f"{value:,.{decimals}f}"
 
 
+def shown_r(value: float) -> float:
+    """A correlation rounded to :data:`R_DECIMALS` decimals as a spreadsheet's ``0.00``
+    format shows it: the decimal digits of the value, halves away from zero (0.815 shows
+    0.82, though the binary float nearest 0.815 is a little under it)."""
+    if math.isnan(value):
+        return value
+    step = decimal.Decimal(1).scaleb(-R_DECIMALS)
+    return float(decimal.Decimal(repr(float(value))).quantize(step, rounding=decimal.ROUND_HALF_UP))
+
+
 def _r(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.2f}"
+    return "n/a" if math.isnan(value) else f"{shown_r(value):.{R_DECIMALS}f}"
 
 
 _WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten"}
+
+
+_ORDINAL_WORDS = {2: "second", 3: "third", 4: "fourth", 5: "fifth", 6: "sixth", 7: "seventh", 8: "eighth", 9: "ninth", 10: "tenth"}
 
 
 def _count_word(number: int) -> str:
     return _WORDS.get(int(number), str(int(number)))
 
 
+def counted(count: int, singular: str, plural: str | None = None, *, words: bool = False) -> str:
+    """'1 indicator', '35 indicators', '2 cities' (``plural`` when adding "s" is wrong);
+    with ``words``, one to ten are spelled out ('seven dimensions')."""
+    count = int(count)
+    noun = singular if count == 1 else plural or singular + "s"
+    return f"{_count_word(count) if words else count} {noun}"
+
+
 def _cities(count: int) -> str:
-    return f"{count} {'city' if count == 1 else 'cities'}"
+    return counted(count, "city", "cities")
+
+
+def place_among(place: int, total: int, largest: str = "largest", smallest: str = "smallest") -> str:
+    """A place counted from the top in words: 'the largest', 'the second largest', 'the
+    5th largest' (from 11th, figures), and 'the smallest' for the last of ``total``."""
+    place, total = int(place), int(total)
+    if place == 1:
+        return f"the {largest}"
+    if place == total:
+        return f"the {smallest}"
+    return f"the {_ORDINAL_WORDS.get(place, ordinal(place))} {largest}"
 
 
 def leaders_sentence(name: str, rows: pd.DataFrame, cities: int) -> str:
@@ -991,11 +1029,11 @@ def draft_insights(pipeline: Pipeline, parts: dict | Analysis, params: dict) -> 
     pairs.sort(key=lambda p: -p[0])
     strong = params["strong_correlation"]
     if pairs:
-        close = [p for p in pairs if p[0] >= strong]
+        close = [p for p in pairs if shown_r(p[0]) >= strong]
         if close:
             listed = join_names(f"{a} and {b} (r = {_r(r)})" for r, a, b in close[:5])
             extra = len(close) - 5
-            more = f"; {extra} more pair{' reaches' if extra == 1 else 's reach'} {strong:g}" if extra > 0 else ""
+            more = f"; {_count_word(extra)} more pair{' reaches' if extra == 1 else 's reach'} {strong:g}" if extra > 0 else ""
             say("Dimensions", "correlation", f"The most closely related dimensions are {listed}{more}.")
         else:
             r, a, b = pairs[0]
@@ -1066,7 +1104,7 @@ def draft_insights(pipeline: Pipeline, parts: dict | Analysis, params: dict) -> 
                 dimension,
                 dimension,
                 f"Scores run from {_number(float(column.min()))} ({join_names(lowest)}) to {_number(float(column.max()))} ({join_names(highest)}); "
-                f"the standard deviation, {_number(float(stats.at[dimension, 'sd']), 1)}, is the {ordinal(sd_order[dimension])} largest of {len(sd_order)} dimensions.",
+                f"the standard deviation, {_number(float(stats.at[dimension, 'sd']), 1)}, is {place_among(sd_order[dimension], len(sd_order))} among the {_count_word(len(sd_order))} dimensions.",
             )
         lifted = lifts[dimension][lifts[dimension] >= strong_lift].sort_values(ascending=False, kind="stable")
         for city, lift in lifted.head(3).items():
@@ -1085,12 +1123,12 @@ def draft_insights(pipeline: Pipeline, parts: dict | Analysis, params: dict) -> 
     if len(low):
         listed = join_names(f"{key} ({row['share']:.0%})" for key, row in records(low.head(10)))
         more = f" and {len(low) - 10} more" if len(low) > 10 else ""
-        say("Audit", "coverage", f"{len(low)} input column(s) have values for fewer than {threshold:.0%} of cities: {listed}{more}.")
+        say("Audit", "coverage", f"{counted(len(low), 'input column')} {'has' if len(low) == 1 else 'have'} values for fewer than {threshold:.0%} of cities: {listed}{more}.")
     else:
         say("Audit", "coverage", f"Every input column has values for at least {threshold:.0%} of cities.")
     prescored = int((coverage["basis"] == BASIS_PRESCORED).sum())
     if prescored:
-        say("Audit", "coverage", f"For the {prescored} pre-scored variable(s), coverage is measured on the given variable scores: their raw indicator values are not in the inputs.")
+        say("Audit", "coverage", f"For the {counted(prescored, 'pre-scored variable')}, coverage is measured on the given variable scores: their raw indicator values are not in the inputs.")
     low_cities = get("city_coverage")
     low_cities = low_cities[low_cities["below_threshold"]]
     if len(low_cities):
@@ -1127,7 +1165,7 @@ def draft_insights(pipeline: Pipeline, parts: dict | Analysis, params: dict) -> 
     if len(alpha):
         below = alpha[alpha < params["alpha_minimum"]]
         text = f"Cronbach's alpha of the variable scores runs from {_r(alpha.iloc[0])} ({alpha.index[0]}) to {_r(alpha.iloc[-1])} ({alpha.index[-1]})"
-        text += f"; {len(below)} dimension(s) fall below {params['alpha_minimum']:g}: {join_names(below.index)}." if len(below) else f"; every dimension reaches {params['alpha_minimum']:g}."
+        text += f"; {counted(len(below), 'dimension', words=True)} {'falls' if len(below) == 1 else 'fall'} below {params['alpha_minimum']:g}: {join_names(below.index)}." if len(below) else f"; every dimension reaches {params['alpha_minimum']:g}."
         say("Audit", "reliability", text)
     share = reliability["pc1_share"].dropna().sort_values(kind="stable")
     if len(share):
@@ -1141,7 +1179,7 @@ def draft_insights(pipeline: Pipeline, parts: dict | Analysis, params: dict) -> 
         by_size = weights.groupby("indicators_in_variable")["overall_weight"].agg(["min", "max", "count"])
         if len(by_size) > 1 or by_size["min"].min() != by_size["max"].max():
             parts_text = join_names(
-                f"{int(row['count'])} indicator(s) in {_count_word(k)}-indicator variables weigh {row['min']:.2%}" + (f" to {row['max']:.2%}" if row["max"] != row["min"] else "")
+                f"{counted(row['count'], 'indicator')} in {_count_word(k)}-indicator variables {'weighs' if int(row['count']) == 1 else 'weigh'} {row['min']:.2%}" + (f" to {row['max']:.2%}" if row["max"] != row["min"] else " each")
                 for k, row in records(by_size)
             )
             say("Audit", "implicit weight", f"With no explicit weights, indicators still weigh differently in the overall score: {parts_text}.")

@@ -25,7 +25,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cityopp_xl.adapters import macros  # noqa: E402
+from cityopp_xl.adapters import macros, presentation  # noqa: E402
 from cityopp_xl.adapters.template import write_template  # noqa: E402
 from cityopp_xl.adapters.xlsx import recalc_file, write_input_workbook  # noqa: E402
 from cityopp_xl.model import SheetTable, check_framework, framework_from_table  # noqa: E402
@@ -44,6 +44,36 @@ TIER_POINTS = "60,50,40,30,20,10,5"
 BUILD_TIME = "2025-01-01T00:00:00+00:00"
 BUILDER = "scripts/build_workbooks.py"
 FRAMEWORK_COLUMNS = ["id", "dimension", "variable", "indicator", "direction", "ties", "points", "prescored", "unit", "data_year", "source"]
+# The report's "Variables and indicators" table has no unit column: an indicator's unit is
+# taken from its name, and only where the name states it. The first rule whose pattern the
+# name matches (case-insensitive) gives the unit; a name no rule matches ("Total GDP",
+# "Freight turnover volume") keeps a blank unit. Quotients are read before counts, so
+# "Number of X / GDP" would be a proportion, not a number.
+UNIT_RULES = (
+    (r"\bper 10000 people\b", "per 10,000 people"),
+    (r"\bper thousand people\b", "per 1,000 people"),
+    (r"\bper 10 billion GDP\b", "per 10 billion GDP"),
+    (r"\bproportion of GDP$", "proportion of GDP"),
+    (r"(/ GDP|\bto GDP)$", "ratio to GDP"),
+    (r"/ permanent resident population$", "per resident"),
+    (r"^Ratio of |^\(?[^/]+ / ", "ratio"),
+    (r"^Proportion of |\bproportion in total\b", "proportion"),
+    (r"\bgrowth rate\b", "growth rate"),
+    (r"\brate\b", "rate"),
+    (r"^Position in ", "position in a ranking"),
+    (r"\btier\b.*\(1 = highest\)", "tier (1 = highest)"),
+    (r"\bindex score$", "index score"),
+    (r"^(Total )?number of |\b(companies|enterprises|factories|visits)\b", "number"),
+    (r"\bper capita\b", "per capita"),
+)
+
+
+def indicator_unit(name: str) -> str:
+    """The unit an indicator's name states (:data:`UNIT_RULES`), or "" when it states none."""
+    for pattern, unit in UNIT_RULES:
+        if re.search(pattern, name, flags=re.IGNORECASE):
+            return unit
+    return ""
 
 
 def edition_framework(data: Path) -> pd.DataFrame:
@@ -52,7 +82,7 @@ def edition_framework(data: Path) -> pd.DataFrame:
     frame["ties"] = frame["variable"].map(lambda v: "worst" if v in WORST_TIE_VARIABLES else "best")
     frame["points"] = frame["direction"].map(lambda d: TIER_POINTS if d == "tiers" else "")
     frame["prescored"] = "no"
-    frame["unit"] = ""
+    frame["unit"] = frame["indicator"].map(indicator_unit)
     return frame[FRAMEWORK_COLUMNS]
 
 
@@ -260,6 +290,8 @@ def build(data: Path) -> None:
         )
         macros.make_macro_enabled(plain, MASTER)
     recalculate(MASTER)
+    # The City profile and Charts formulas saved with the values they show for the scores.
+    presentation.cache_formula_values(MASTER, framework, [c for c, _ in cities])
     write_template(TEMPLATE, EDITION / "framework.csv", EDITION / "cities.csv", title="Chinese Cities of Opportunity: data template (2025 framework)")
     for path in (EDITION / "framework.csv", EDITION / "cities.csv", MASTER, TEMPLATE):
         print(f"wrote {path.relative_to(ROOT)}")

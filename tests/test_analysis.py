@@ -346,6 +346,44 @@ def test_words():
     assert analysis.join_names(["A"]) == "A" and analysis.join_names(["A", "B", "C"]) == "A, B and C"
 
 
+def test_counts_and_places_read_as_plain_english():
+    assert analysis.counted(1, "indicator") == "1 indicator" and analysis.counted(35, "indicator") == "35 indicators"
+    assert analysis.counted(2, "city", "cities") == "2 cities" and analysis.counted(7, "dimension", words=True) == "seven dimensions"
+    assert [analysis.place_among(k, 10) for k in (1, 2, 5, 10)] == ["the largest", "the second largest", "the fifth largest", "the smallest"]
+    assert analysis.place_among(12, 20) == "the 12th largest"
+
+
+def test_a_correlation_is_tested_as_it_is_shown():
+    # The spreadsheet's 0.00 format rounds the decimal digits, halves away from zero.
+    assert analysis.shown_r(0.7999) == 0.8 and analysis.shown_r(0.7949) == 0.79
+    assert analysis.shown_r(0.815) == 0.82 and analysis._r(0.815) == "0.82"  # the float under 0.815 still shows 0.82
+    assert analysis.shown_r(-0.004) == 0.0 and math.isnan(analysis.shown_r(math.nan))
+
+
+def test_no_sentence_of_the_2025_insights_reads_like_a_template(edition):
+    sentences = edition[3].insights["sentence"].tolist()
+    text = "\n".join(sentences)
+    for clumsy in ("(s)", "1st largest", "(ies)", " 1 more pair"):
+        assert clumsy not in text
+    assert "Scores run from 19 (Zhaoqing) to 300 (Beijing); the standard deviation, 73.1, is the largest among the ten dimensions." in sentences
+    assert "Scores run from 20 (Zhaoqing) to 286 (Shenzhen); the standard deviation, 54.4, is the fifth largest among the ten dimensions." in sentences
+    assert "Scores run from 75 (Xining) to 231 (Hangzhou); the standard deviation, 39.6, is the smallest among the ten dimensions." in sentences
+    assert "For the 50 pre-scored variables, coverage is measured on the given variable scores: their raw indicator values are not in the inputs." in sentences
+    assert any(s.endswith("; seven dimensions fall below 0.7: Market Environment, Green and Low-Carbon, Culture and Quality of Life, Consumer Vitality, Urban Resilience, Economic Strength and Open Development.") for s in sentences)
+    assert any(s.endswith(": 35 indicators in one-indicator variables weigh 2.00% each, 28 indicators in two-indicator variables weigh 1.00% each and 3 indicators in three-indicator variables weigh 0.67% each.") for s in sentences)
+
+
+def test_the_2025_prose_counts_the_pairs_the_heatmap_shows_at_0_80(edition):
+    correlations = edition[3].dimension_correlations
+    values = correlations.to_numpy()
+    shown = [round(float(values[a, b]), 6) for a in range(len(values)) for b in range(a + 1, len(values))]
+    at_least = [r for r in shown if analysis.shown_r(r) >= 0.8]
+    # Two pairs (0.79987 and 0.79867) show as 0.80 on the sheet: they are counted with 0.80094.
+    assert len([r for r in at_least if r < 0.8]) == 2 and len(at_least) == 8
+    sentence = next(s for s in edition[3].insights["sentence"] if s.startswith("The most closely related dimensions"))
+    assert sentence.endswith("and Open Development and Regional Synergy (r = 0.83); three more pairs reach 0.8.")
+
+
 def test_nothing_is_modified(hand):
     before = {name: frame.copy() for name, frame in hand.stages.items()}
     analysis.build_analysis(hand)

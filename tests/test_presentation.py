@@ -133,22 +133,29 @@ def expected_profile(pipeline: Pipeline, city: str) -> dict:
     variables = [v.name for v in framework.variables]
     scores = pipeline["variable_scores"]
     mine = scores.loc[city, variables]
-    # Places within the city: from the highest (lowest) score, equal scores in framework order.
-    strongest = sorted(range(len(variables)), key=lambda i: (-mine.iloc[i], i))
-    weakest = sorted(range(len(variables)), key=lambda i: (mine.iloc[i], i))
     rank_of = {v: int((scores[v] > mine[v]).sum()) + 1 for v in variables}
     dimension_of = {v.name: v.dimension for v in framework.variables}
 
-    def row(i):
-        name = variables[i]
+    def row(name):
         return [name, int(mine[name]), rank_of[name], dimension_of[name]]
 
+    def listed(score):
+        # Every variable at the score, in framework order, up to 5; more are counted.
+        tied = [v for v in variables if mine[v] == score]
+        shown = [[f"{len(tied)} variables at {int(score)}: see the next page", "", "", ""]] if len(tied) > presentation.MAX_LISTED else [row(v) for v in tied]
+        return shown + [["", "", "", ""]] * (presentation.MAX_LISTED - len(shown))
+
+    every = []
+    for dimension in framework.dimensions:
+        every += [row(v.name) for v in framework.variables_of(dimension)]
+        every.append([f"{dimension}: dimension score", int(dimension_scores.at[city, dimension]), int(dimension_ranks.at[city, dimension]), ""])
     return {
         "overall": [int(overall.at[city, "overall"]), int(overall.at[city, "rank"]), overall.at[city, "tier"]],
         "dimensions": [[d, int(dimension_scores.at[city, d]), int(dimension_ranks.at[city, d]), float(dimension_scores[d].median())] for d in framework.dimensions],
-        "strongest": [row(i) for i in strongest[:3]],
-        "weakest": [row(i) for i in weakest[:3]],
-        "variables": [[v, int(mine[v]), rank_of[v], dimension_of[v]] for v in variables],
+        "extremes": [[int(mine.max()), int((mine == mine.max()).sum())], [int(mine.min()), int((mine == mine.min()).sum())]],
+        "strongest": listed(mine.max()),
+        "weakest": listed(mine.min()),
+        "variables": every,
     }
 
 
@@ -159,13 +166,16 @@ def shown_profile(rows: list[list], pipeline: Pipeline) -> dict:
     strong = find_row(rows, 1, "Strongest variables")
     weak = find_row(rows, 1, "Weakest variables")
     every = find_row(rows, 1, "Variable")
-    numbers = lambda values: [v if isinstance(v, str) else (int(v) if float(v).is_integer() else float(v)) for v in values]  # noqa: E731
+    top = find_row(rows, 1, "Strongest score of the city")
+    numbers = lambda values: ["" if v is None else v if isinstance(v, str) else (int(v) if float(v).is_integer() else float(v)) for v in values]  # noqa: E731
     return {
         "overall": numbers([rows[4][2], rows[5][2], rows[6][2]]),
         "dimensions": [numbers(rows[head + 1 + i][1:4]) + [float(rows[head + 1 + i][4])] for i in range(count)],
-        "strongest": [numbers(rows[strong + 1 + k][1:5]) for k in range(3)],
-        "weakest": [numbers(rows[weak + 1 + k][1:5]) for k in range(3)],
-        "variables": [numbers(rows[every + 1 + i][1:5]) for i in range(len(pipeline.framework.variables))],
+        "extremes": [numbers(rows[top + k][2:4]) for k in range(2)],
+        "strongest": [numbers(rows[strong + 1 + k][1:5]) for k in range(presentation.MAX_LISTED)],
+        "weakest": [numbers(rows[weak + 1 + k][1:5]) for k in range(presentation.MAX_LISTED)],
+        # The list goes on over a second page under its header row again.
+        "variables": [numbers(row[1:5]) for row in rows[every + 1 : every + 2 + len(pipeline.framework.variables) + count] if row[1] != "Variable"][: len(pipeline.framework.variables) + count],
     }
 
 
@@ -195,6 +205,71 @@ def test_city_profile_and_chart_data_compute_the_engine_numbers(master_copy, tmp
     assert shown_profile(profile, result.pipeline) == expected_profile(result.pipeline, CITY)
     n = len(result.pipeline["raw"].index)
     assert ranked_table(values[layout.SHEET_CHARTS], n) == expected_ranked(result.pipeline)
+
+
+def cached_formulas(path: Path, name: str) -> dict[str, tuple[str, object]]:
+    """Every formula cell of a sheet: {cell: (formula, the value saved with it)}."""
+    formulas, values = openpyxl.load_workbook(path), openpyxl.load_workbook(path, data_only=True)
+    try:
+        return {
+            cell.coordinate: (cell.value, values[name][cell.coordinate].value)
+            for row in formulas[name].iter_rows()
+            for cell in row
+            if isinstance(cell.value, str) and cell.value.startswith("=")
+        }
+    finally:
+        formulas.close()
+        values.close()
+
+
+@pytest.mark.parametrize("path", [MASTER, TEMPLATE], ids=["master", "template"])
+def test_every_formula_of_the_shipped_workbooks_is_saved_with_its_value(path):
+    """A viewer that never recalculates (a preview, a web viewer) shows the cached values:
+    no formula cell of any sheet is saved without one."""
+    with zipfile.ZipFile(path) as archive:
+        for part in (n for n in archive.namelist() if n.startswith("xl/worksheets/sheet")):
+            text = archive.read(part).decode("utf-8")
+            for cell in re.findall(r"<c [^>]*>(?:(?!</c>).)*<f>(?:(?!</c>).)*</c>", text):
+                # A formula showing text says so (t="str"), an empty text included; any
+                # other formula needs a number in <v>.
+                assert 't="str"' in cell or re.search(r"<v>[^<]+</v>", cell), (path.name, part, cell[:200])
+
+
+def test_the_shipped_master_shows_its_figures_without_recalculating():
+    profile = {cell: "" if value is None else value for cell, (_, value) in cached_formulas(MASTER, layout.SHEET_CITY_PROFILE).items()}
+    assert profile["A1"] == "City profile: Beijing" and profile["D4"] == ""
+    assert [profile["C5"], profile["C6"], profile["D6"], profile["C7"]] == [2435, 2, "of 60", "First tier"]
+    assert [profile["C10"], profile["D10"], profile["E10"]] == [261, 3, 150.5]  # Economic Strength, the median of 60 cities
+    # Beijing scores 60 in 19 variables: counted, not listed; its one weakest is listed.
+    assert profile["B23"] == "19 variables at 60: see the next page" and profile["C23"] == ""
+    assert [profile["B30"], profile["C30"], profile["D30"], profile["E30"]] == ["Rent coverage ratio", 1, 60, "Consumer Vitality"]
+    assert profile["B31"] == ""
+    charts = {cell: value for cell, (_, value) in cached_formulas(MASTER, layout.SHEET_CHARTS).items()}
+    spread = next(int(cell[1:]) for cell, (formula, _) in cached_formulas(MASTER, layout.SHEET_CHARTS).items() if cell[0] == "B" and "MIN(" in formula)
+    assert [charts[f"{c}{spread}"] for c in "BCDEF"] == ["Zhaoqing", 20, 150.5, 286, "Shenzhen"]
+    assert [charts[f"{c}{spread + 1}"] for c in "BCDEF"] == ["Zhaoqing", 19, 139.5, 300, "Beijing"]
+    sheet = openpyxl.load_workbook(MASTER)[layout.SHEET_CITY_PROFILE]
+    assert sheet["E10"].number_format == "0.0" and sheet["C10"].number_format == "0"
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("path", [MASTER, TEMPLATE], ids=["master", "template"])
+def test_libreoffice_recalculating_reproduces_every_cached_presentation_value(path):
+    computed = recalculated_values(path)
+    for name in PRESENTATION:
+        rows = computed[name]
+        cached = cached_formulas(path, name)
+        assert len(cached) > 250, name
+        for cell, (formula, value) in cached.items():
+            column, row = openpyxl.utils.cell.coordinate_from_string(cell)
+            index = openpyxl.utils.column_index_from_string(column) - 1
+            found = rows[row - 1][index] if row - 1 < len(rows) and index < len(rows[row - 1]) else None
+            found = "" if found is None else found
+            value = "" if value is None else value
+            if isinstance(value, (int, float)) and isinstance(found, (int, float)):
+                assert found == pytest.approx(value, abs=1e-9), (name, cell, formula)  # sort keys: rank + k/10000
+            else:
+                assert found == value, (name, cell, formula)
 
 
 @pytest.mark.libreoffice
@@ -279,12 +354,16 @@ def test_rendered_pages_show_the_profile_the_charts_and_the_heatmaps(master_copy
     about = sum(1 for text in texts if re.search(r"About, page \d+ of", text))
     assert 1 <= about <= 2 and "Contents" in "".join(texts[:about])
     assert pages["profile"] == about + 1 and pages["all variables"] == about + 2
-    assert pages["overall chart"] == about + 3 and pages["dimension chart"] == about + 4
+    assert pages["overall chart"] == about + 4 and pages["dimension chart"] == about + 5
     # The profile page shows the picked city's figures, and the radar chart's labels.
     assert "Strongest variables" in texts[pages["profile"] - 1] and "Weakest variables" in texts[pages["profile"] - 1]
     assert "Median of all cities" in texts[pages["profile"] - 1]
-    # The whole list of variables fits on one page.
-    assert "Cultural and entertainment consumption preference" in texts[pages["all variables"] - 1]
+    # The list of variables over two pages, each under the list's header row, every
+    # dimension with its subtotal.
+    assert "Economic Strength: dimension score" in texts[pages["all variables"] - 1]
+    second = texts[pages["all variables"]]
+    assert "Cultural and entertainment consumption preference" in second and "Culture and Quality of Life: dimension score" in second
+    assert second.lstrip().startswith("Variable")
     # The Overall table on at most two pages, every city on one of them.
     overall_pages = texts[pages["Overall"] - 1] + texts[pages["Overall"]]
     assert all(city in overall_pages for city in ("Shanghai", "Zhaoqing"))

@@ -137,3 +137,46 @@ def test_the_xlwings_pin_is_the_version_the_embedded_vba_declares():
         parser.close()
         declared = set(re.findall(r'"xlwings(?:32|64)-([\d.]+)\.dll"', code))
         assert declared == {pinned}, (path.name, declared)
+
+
+def _build_script():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_workbooks", ROOT / "scripts" / "build_workbooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_units_come_from_what_the_indicator_names_state(shared_data):
+    build = _build_script()
+    unit = build.indicator_unit
+    assert unit("Effective invention patents per 10000 people") == "per 10,000 people"
+    assert unit("Hospital beds per thousand people") == "per 1,000 people"
+    assert unit("Total social R&D expenditure as a proportion of GDP") == "proportion of GDP"
+    assert unit("Government debt balance / GDP") == "ratio to GDP"
+    assert unit("Number of star-rated hotels") == "number" and unit("Unicorn companies") == "number"
+    assert unit("Growth rate of market entities") == "growth rate"
+    assert unit("Position in the World Cities 2024 classification") == "position in a ranking"
+    assert unit("Annual per capita consumption expenditure of urban residents") == "per capita"
+    # A name that states no unit keeps a blank one.
+    assert unit("Total GDP") == "" and unit("Freight turnover volume") == ""
+    frame = build.edition_framework(shared_data)
+    assert (frame["unit"] != "").sum() == 49 and len(frame) == 66
+    packaged = (ROOT / "cityopp_xl" / "editions" / "cco2025" / "framework.csv").read_text(encoding="utf-8").splitlines()
+    assert packaged[13] == '13,Technological Innovation,Invention patent density,Effective invention patents per 10000 people,higher,best,,no,"per 10,000 people",2024,Statistical communiqué and official reports'
+    master = openpyxl.load_workbook(MASTER)["Framework"]
+    units = [row[8] for row in master.iter_rows(min_row=4, values_only=True)]
+    assert units[12] == "per 10,000 people" and units[0] is None and sum(u is not None for u in units) == 49
+
+
+def test_framework_print_area_leaves_out_columns_empty_in_every_row():
+    import pandas as pd
+
+    from cityopp_xl.adapters.xlsx import framework_print_columns
+
+    frame = pd.DataFrame({"id": ["1", "2"], "points": ["", ""], "unit": ["", "number"], "data_year": ["", ""], "source": ["", " "]})
+    assert framework_print_columns(frame) == 3  # up to unit; data_year and source empty in every row
+    assert framework_print_columns(frame.assign(unit="")) == 1
+    shipped = openpyxl.load_workbook(MASTER)["Framework"]
+    assert shipped.print_area == "'Framework'!$A$1:$K$69"  # every column has a value in 2025

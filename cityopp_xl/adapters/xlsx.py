@@ -552,6 +552,16 @@ def _header(sheet, row: int, values: list) -> None:
         cell.font = Font(name=FONT_NAME, size=11, bold=True)
 
 
+def framework_print_columns(frame) -> int:
+    """How many of the Framework table's columns print: up to the last column that has a
+    value in some row, so that columns empty in every row (``unit``, ``data_year``,
+    ``source`` of a framework that gives none) are left off the page. Only the trailing
+    ones can be: ``id`` to ``direction``, ``ties`` and ``prescored`` always have values,
+    and a ``points`` column empty between filled ones is printed in its place."""
+    filled = [position for position, column in enumerate(frame.columns, start=1) if (frame[column].astype(str).str.strip() != "").any()]
+    return max(filled, default=1)
+
+
 def write_input_workbook(
     path: Path,
     framework: Framework,
@@ -602,6 +612,8 @@ def write_input_workbook(
     for letter, width in zip("ABCDEFGHIJK", (6, 26, 34, 60, 11, 8, 24, 10, 10, 10, 40)):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A4"
+    printed = framework_print_columns(frame)
+    sheet.print_area = f"A1:{get_column_letter(printed)}{layout.TABLE_HEADER_ROW + max(len(frame), 1)}"
 
     sheet = book.create_sheet(layout.SHEET_CITIES)
     _title_rows(sheet, "Cities", "The cities of this edition, in edition order. Every data sheet has one row per city, spelled exactly as here.")
@@ -703,7 +715,7 @@ def write_input_workbook(
         landscape(sheet, pages_tall=layout.pages_tall(len(cities)) if sheet.print_title_rows else 0)
     from . import presentation  # presentation imports this module
 
-    presentation.add_presentation_sheets(book, framework, [city for city, _ in cities])
+    shows = presentation.add_presentation_sheets(book, framework, [city for city, _ in cities])
     _contents(about_sheet, layout.workbook_contents(list(framework.dimensions), published=published is not None))
     for sheet in book.worksheets:
         color = layout.tab_color(sheet.title)
@@ -713,6 +725,7 @@ def write_input_workbook(
     from .xlsxpackage import order_font_children
 
     order_font_children(path)  # openpyxl writes a font's children out of the schema's order
+    presentation.save_cached_values(path, shows)  # openpyxl saves formulas without values
 
 
 def _about(sheet, title: str, framework: Framework, about: list[str]) -> None:
