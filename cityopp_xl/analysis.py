@@ -802,8 +802,13 @@ def build_analysis(
 
 def records(frame: pd.DataFrame):
     """``(index label, {column: value})`` for every row of ``frame``, values as Python
-    scalars: what ``iterrows`` gives, without building a Series for every row."""
-    return zip(frame.index, frame.to_dict("records"))
+    scalars: what ``iterrows`` gives, without building a Series for every row.
+
+    Read a column at a time (``to_dict("records")`` boxes every value through pandas:
+    0.01 s of a Recalculate of the 2025 master for the analysis's 14 tables)."""
+    columns = list(frame.columns)
+    values = [frame.iloc[:, position].tolist() for position in range(len(columns))]
+    return zip(frame.index, [dict(zip(columns, row)) for row in zip(*values)] if columns else [{} for _ in frame.index])
 
 
 def audit_table(parts: dict | Analysis, params: dict) -> pd.DataFrame:
