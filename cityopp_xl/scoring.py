@@ -38,12 +38,29 @@ def transform(values: pd.Series | pd.DataFrame, direction: Direction) -> pd.Seri
         # inputs and of spreadsheets: |-0.3 - (-0.1)| and |0.1 - (-0.1)| are both 0.2, so
         # the two cities tie, as they do in Excel and LibreOffice (binary arithmetic alone
         # gives 0.19999999999999998 and 0.2 and would split them).
-        return -(values - direction.target).abs().map(_fifteen_digits)
+        distances = (values - direction.target).abs()
+        rounded = fifteen_digits(distances.to_numpy(dtype="float64"))
+        if isinstance(values, pd.Series):
+            return -pd.Series(rounded, index=distances.index, name=distances.name)
+        return -pd.DataFrame(rounded, index=distances.index, columns=distances.columns)
     raise ValueError(f"direction {direction} is not ranked; use tier_scores")
 
 
-def _fifteen_digits(value: float) -> float:
-    return float(f"{value:.15g}")
+def fifteen_digits(values: np.ndarray) -> np.ndarray:
+    """``float(f"{x:.15g}")`` of every value of a float array (a new array).
+
+    A whole number below 10**15 has at most 15 significant digits and stays as it is;
+    NaN and infinities stay too. Each other distinct value is formatted once: a Python
+    call per cell took 0.05 s of a scoring of 3,000 cities x 30 target indicators.
+    """
+    rounded = np.array(values, dtype="float64", order="K")
+    with np.errstate(invalid="ignore"):
+        rest = np.isfinite(rounded) & ~((np.abs(rounded) < 1e15) & (rounded == np.floor(rounded)))
+    if rest.any():
+        distinct, inverse = np.unique(rounded[rest], return_inverse=True)
+        formatted = np.array([float(f"{value:.15g}") for value in distinct.tolist()], dtype="float64")
+        rounded[rest] = formatted[inverse.ravel()]
+    return rounded
 
 
 def rank_scores(better: pd.DataFrame, ties: str = "best") -> pd.DataFrame:
@@ -122,19 +139,37 @@ def score_indicators(values: pd.DataFrame, framework: Framework) -> pd.DataFrame
     """
     indicators = [i for v in framework.variables if not v.prescored for i in v.indicators]
     ranked = [i for i in indicators if i.direction.kind != "tiers"]
-    columns = {}
+    # Arrays in, one frame out: the directions applied to the columns of each kind at
+    # once, and every ranked column scored in one rank (a Series per indicator made and
+    # gathered again took as long as the ranking at 3,000 cities x 300 indicators).
+    scores = np.empty((len(values.index), len(indicators)), dtype=SCORE_DTYPE, order="F")
+    position = {i.id: p for p, i in enumerate(indicators)}
     if ranked:
-        raw = values[[i.id for i in ranked]].astype("float64")
-        better = pd.DataFrame(
-            {i.id: transform(raw[i.id], i.direction) for i in ranked},
-            index=values.index,
-        )
-        scored = rank_scores(better, ties="best")
-        columns.update({c: scored[c] for c in scored.columns})
+        better = _better(values[[i.id for i in ranked]].to_numpy(dtype="float64"), [i.direction for i in ranked])
+        scored = rank_scores(pd.DataFrame(np.asfortranarray(better), index=values.index, columns=[i.id for i in ranked]), ties="best")
+        scores[:, [position[i.id] for i in ranked]] = scored.to_numpy()
     for indicator in indicators:
         if indicator.direction.kind == "tiers":
-            columns[indicator.id] = tier_scores(values[indicator.id], indicator.direction.points)
-    return pd.DataFrame({i.id: columns[i.id] for i in indicators}, index=values.index)
+            scores[:, position[indicator.id]] = tier_scores(values[indicator.id], indicator.direction.points).to_numpy()
+    return pd.DataFrame(scores, index=values.index, columns=[i.id for i in indicators])
+
+
+def _better(raw: np.ndarray, directions: list[Direction]) -> np.ndarray:
+    """:func:`transform` of the columns of ``raw`` (cities x indicators), each by its
+    direction (none of them ``tiers``), the columns of a kind at once."""
+    better = np.array(raw, dtype="float64")
+    kinds = np.array([d.kind for d in directions], dtype=object)
+    lower = np.flatnonzero(kinds == "lower")
+    if len(lower):
+        better[:, lower] = -raw[:, lower]
+    target = np.flatnonzero(kinds == "target")
+    if len(target):
+        targets = np.array([directions[p].target for p in target], dtype="float64")
+        better[:, target] = -fifteen_digits(np.abs(raw[:, target] - targets))
+    unknown = set(kinds.tolist()) - {"higher", "lower", "target"}
+    if unknown:
+        raise ValueError(f"direction {sorted(unknown)[0]} is not ranked; use tier_scores")
+    return better
 
 
 def score_variables(indicator_scores: pd.DataFrame, prescored: pd.DataFrame, framework: Framework) -> pd.DataFrame:
@@ -158,23 +193,35 @@ def score_variables(indicator_scores: pd.DataFrame, prescored: pd.DataFrame, fra
     DataFrame, index city, one int64 column per variable (framework order), 1..N.
     """
     index = indicator_scores.index if len(indicator_scores.columns) else prescored.index
-    sums: dict[str, pd.Series] = {}
-    results: dict[str, pd.Series] = {}
-    for variable in framework.variables:
+    # Arrays: a variable's column is a copy, a sum of columns, or a column of the
+    # re-scoring of all sums of one tie rule at once (whole numbers: every sum is exact).
+    variables = framework.variables
+    # Scores are int64; indicator scores given as floats (the robustness analysis fills a
+    # missing value with the median, which may be a half) give float variable scores.
+    indicator_values = indicator_scores.to_numpy()
+    dtype = np.result_type(indicator_values.dtype, SCORE_DTYPE) if len(indicator_scores.columns) else np.dtype(SCORE_DTYPE)
+    scores = np.empty((len(index), len(variables)), dtype=dtype, order="F")
+    indicator_at = {key: p for p, key in enumerate(indicator_scores.columns)}
+    given = [v.name for v in variables if v.prescored]
+    given_values = prescored[given].to_numpy(dtype=SCORE_DTYPE) if given else None
+    given_at = {name: p for p, name in enumerate(given)}
+    sums: dict[str, list[int]] = {"best": [], "worst": []}
+    for position, variable in enumerate(variables):
         if variable.prescored:
-            results[variable.name] = prescored[variable.name].astype(SCORE_DTYPE)
+            scores[:, position] = given_values[:, given_at[variable.name]]
             continue
-        ids = [i.id for i in variable.indicators]
-        if len(ids) == 1 and variable.ties == "best":
-            results[variable.name] = indicator_scores[ids[0]]
+        columns = [indicator_at[i.id] for i in variable.indicators]
+        if len(columns) == 1:
+            scores[:, position] = indicator_values[:, columns[0]]
         else:
-            sums[variable.name] = indicator_scores[ids].sum(axis=1)
-    for rule in ("best", "worst"):
-        names = [name for name in sums if framework.variable(name).ties == rule]
-        if names:
-            rescored = rank_scores(pd.DataFrame({n: sums[n] for n in names}, index=index), ties=rule)
-            results.update({n: rescored[n] for n in names})
-    return pd.DataFrame({v.name: results[v.name] for v in framework.variables}, index=index)
+            scores[:, position] = indicator_values[:, columns].sum(axis=1)
+        if len(columns) > 1 or variable.ties != "best":
+            sums[variable.ties].append(position)
+    for rule, positions in sums.items():
+        if positions:
+            totals = pd.DataFrame(np.asfortranarray(scores[:, positions]), index=index)
+            scores[:, positions] = rank_scores(totals, ties=rule).to_numpy()
+    return pd.DataFrame(scores, index=index, columns=[v.name for v in variables])
 
 
 def aggregate_dimensions(variable_scores: pd.DataFrame, framework: Framework) -> pd.DataFrame:
@@ -182,13 +229,12 @@ def aggregate_dimensions(variable_scores: pd.DataFrame, framework: Framework) ->
 
     Returns a DataFrame indexed by city with one int64 column per dimension (framework order).
     """
-    return pd.DataFrame(
-        {
-            dimension: variable_scores[[v.name for v in framework.variables_of(dimension)]].sum(axis=1)
-            for dimension in framework.dimensions
-        },
-        index=variable_scores.index,
-    ).astype(SCORE_DTYPE)
+    values = variable_scores.to_numpy(dtype=SCORE_DTYPE)
+    at = {name: p for p, name in enumerate(variable_scores.columns)}
+    totals = np.empty((len(values), len(framework.dimensions)), dtype=SCORE_DTYPE, order="F")
+    for position, dimension in enumerate(framework.dimensions):
+        totals[:, position] = values[:, [at[v.name] for v in framework.variables_of(dimension)]].sum(axis=1)
+    return pd.DataFrame(totals, index=variable_scores.index, columns=list(framework.dimensions))
 
 
 def rank_dimensions(dimension_scores: pd.DataFrame) -> pd.DataFrame:

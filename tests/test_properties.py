@@ -97,3 +97,25 @@ def test_best_score_is_n_minus_number_strictly_better(values):
         else:
             better = sum(1 for w in values if not math.isnan(w) and w > v)
             assert result.iloc[i] == n - better
+
+
+# Any float64 (whole numbers near 10**15, tiny, huge, halves, NaN, infinities), with repeats.
+any_float = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**16), 10**16).map(float),
+    st.integers(-400, 400).map(lambda k: k / 2),
+    st.sampled_from([0.1 + 0.2, 0.3, 1e15 - 1, 1e15, 1e15 + 2, 123456789012345.67, -0.0]),
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(any_float, max_size=30))
+def test_fifteen_digits_is_the_15_digit_decimal_of_every_value(values):
+    # The vectorised rounding (whole numbers kept, each distinct value formatted once)
+    # gives, bit for bit, what formatting every value to 15 significant digits gives.
+    array = np.array(values, dtype="float64")
+    rounded = scoring.fifteen_digits(array)
+    expected = np.array([float(f"{v:.15g}") for v in values], dtype="float64")
+    assert rounded.dtype == np.float64 and rounded.shape == array.shape
+    assert rounded.view("int64").tolist() == expected.view("int64").tolist() or np.array_equal(rounded, expected, equal_nan=True)
+    assert np.array_equal(array, np.array(values, dtype="float64"), equal_nan=True)  # the input is left as it was

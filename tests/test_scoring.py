@@ -173,3 +173,37 @@ class TestPrescoredChecks:
         assert scoring.find_prescored_mismatches(pd.DataFrame({"V": [60, 50, 5, 1]}), framework) == []
         [mismatch] = scoring.find_prescored_mismatches(pd.DataFrame({"V": [60, 55, 5, 1]}, index=list("ABCD")), framework)
         assert mismatch.cities == ("B",)
+
+
+def test_the_engine_scores_every_column_as_the_one_column_functions_do():
+    # score_indicators and score_variables work on arrays (every direction's columns at
+    # once, one rank per tie rule); each column must be what transform and rank_score
+    # give for it alone, and a variable of one or more indicators what its rule gives.
+    from cityopp_xl.model import Framework, Indicator, Variable
+
+    rng = np.random.default_rng(7)
+    cities = pd.Index([f"c{i}" for i in range(40)], name="city")
+    kinds = ["higher", "lower", "target:0.3", "target:-2", "lower", "higher"]
+    indicators = [Indicator(f"i{k}", f"I{k}", Direction(*(kind.split(":")[0], float(kind.split(":")[1]) if ":" in kind else None))) for k, kind in enumerate(kinds)]
+    variables = (
+        Variable("A", "D1", (indicators[0], indicators[1]), "best"),
+        Variable("B", "D1", (indicators[2],), "worst"),
+        Variable("C", "D2", (indicators[3], indicators[4], indicators[5]), "worst"),
+    )
+    framework = Framework(variables)
+    values = pd.DataFrame(np.round(rng.normal(size=(40, 6)), 1), index=cities, columns=[i.id for i in indicators])
+    values[values > 1.2] = NA
+    indicator_scores = scoring.score_indicators(values, framework)
+    for indicator in indicators:
+        alone = scoring.rank_score(scoring.transform(values[indicator.id], indicator.direction), "best")
+        assert indicator_scores[indicator.id].tolist() == alone.tolist(), indicator.id
+    variable_scores = scoring.score_variables(indicator_scores, pd.DataFrame(index=cities), framework)
+    assert list(variable_scores.columns) == ["A", "B", "C"] and set(map(str, variable_scores.dtypes)) == {"int64"}
+    for variable in variables:
+        total = indicator_scores[[i.id for i in variable.indicators]].sum(axis=1).astype("float64")
+        assert variable_scores[variable.name].tolist() == scoring.rank_score(total, variable.ties).tolist(), variable.name
+    # Float indicator scores (the robustness analysis's medians) give float sums, ranked.
+    halves = indicator_scores.astype("float64")
+    halves.iloc[0, 0] = 20.5
+    floated = scoring.score_variables(halves, pd.DataFrame(index=cities), framework)
+    assert floated["A"].tolist() == scoring.rank_score(halves[["i0", "i1"]].sum(axis=1), "best").tolist()

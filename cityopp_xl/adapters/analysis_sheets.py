@@ -142,7 +142,8 @@ def _dimension_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
     section.header(["Code", "Dimension", "Mean", "SD", "Min", "Max", "SD rank", "r with overall", "rho with overall", "r with the rest"])
     stats = analysis.dimension_stats
     sd_rank = stats["sd"].rank(method="min", ascending=False)
-    overall = analysis.overall_correlations
+    overall = dict(records(analysis.overall_correlations))
+    sd_ranks = sd_rank.to_dict()
     rows = [
         [
             codes[d],
@@ -151,10 +152,10 @@ def _dimension_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
             row["sd"],
             row["min"],
             row["max"],
-            _value(sd_rank[d]),
-            overall.at[d, "pearson"],
-            overall.at[d, "spearman"],
-            overall.at[d, "pearson_rest"],
+            _value(sd_ranks[d]),
+            overall[d]["pearson"],
+            overall[d]["spearman"],
+            overall[d]["pearson_rest"],
         ]
         for d, row in records(stats)
     ]
@@ -168,7 +169,8 @@ def _dimension_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
 def _matrix_section(title: str, note: str, matrix: pd.DataFrame, codes: dict[str, str]) -> _Section:
     section = _Section(title, note)
     section.header(["Code", "Dimension", *[codes[d] for d in matrix.columns]])
-    span = section.body([[codes[d], d, *[matrix.at[d, other] for other in matrix.columns]] for d in matrix.index])
+    values = matrix.to_numpy().tolist()  # one read, not one .at per cell
+    span = section.body([[codes[d], d, *row] for d, row in zip(matrix.index, values)])
     section.format(span, 3, 2 + len(matrix.columns), FORMAT_R)
     section.scale(span, 3, 2 + len(matrix.columns))
     return section

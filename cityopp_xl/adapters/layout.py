@@ -628,8 +628,9 @@ def _reconciliation_sheet(reconciliation: pd.DataFrame, run_time: str, after: st
     rows.append([f"All {len(reconciliation)} comparisons"])
     all_header_row = len(rows) + 1
     rows.append(header)
-    for row in reconciliation.itertuples(index=False):
-        rows.append([row.figure, row.city, row.computed, row.published, row.difference, row.published_components, row.status])
+    # A column at a time (itertuples walks the text columns value by value through pandas).
+    fields = ("figure", "city", "computed", "published", "difference", "published_components", "status")
+    rows += [list(row) for row in zip(*(reconciliation[c].to_numpy(dtype=object).tolist() for c in fields))]
     summary_rows = len(summary)
     diff_header_row = 4 + summary_rows + 3
     return SheetOutput(
