@@ -79,6 +79,7 @@ SHEET_ROLES = {
     SHEET_CITIES: "inputs",
     SHEET_SETTINGS: "inputs",
     SHEET_PUBLISHED: "inputs",
+    SHEET_TRANSCRIPTION: "inputs",
     SHEET_OVERALL: "scores",
     SHEET_ANALYSIS: "analysis",
     SHEET_INSIGHTS: "analysis",
@@ -87,6 +88,7 @@ SHEET_ROLES = {
     SHEET_CHARTS: "analysis",
     SHEET_INDICATOR_SCORES: "audit",
     SHEET_RECONCILIATION: "audit",
+    SHEET_DATA_NOTES: "audit",
     SHEET_LOG: "audit",
     SHEET_PROBLEMS: "audit",
     SHEET_DIFF: "audit",
@@ -135,25 +137,29 @@ SHEET_DESCRIPTIONS = {
     SHEET_CITIES: "the cities of the edition, in edition order (input)",
     SHEET_SETTINGS: "overall tiers and the output mode (input)",
     SHEET_PUBLISHED: "the report's printed totals, overall scores and ranks, for checking (input)",
+    SHEET_TRANSCRIPTION: "where the workbook does not take a printed figure as printed, and why (input)",
     SHEET_OVERALL: "overall scores, ranks and tiers, with the ten dimension scores",
     SHEET_ANALYSIS: "rank shifts, correlations between dimensions and contributions",
     SHEET_INSIGHTS: "what stands out in the scores, in sentences",
     SHEET_ROBUSTNESS: "how much each city's rank depends on the method's choices",
     SHEET_INDICATOR_SCORES: "each indicator's and variable's rank scores",
     SHEET_RECONCILIATION: "the computed figures against the printed ones",
+    SHEET_DATA_NOTES: "every published figure not taken as printed or inconsistent, linked to its cell (written only when there are any)",
     SHEET_LOG: "the run: settings, steps, fingerprints of the inputs and outputs",
     SHEET_PROBLEMS: "problems found in the inputs (written only when there are any)",
     SHEET_DIFF: "the differences from another workbook (written by Compare with...)",
 }
 
 
-def workbook_contents(dimensions: list[str], published: bool = True) -> list[tuple[str, str]]:
+def workbook_contents(dimensions: list[str], published: bool = True, transcription: bool = False) -> list[tuple[str, str]]:
     """Every sheet a workbook has once recalculated, in workbook order, with one line on
     each: About, the presentation and input sheets, each data sheet followed by its score
-    sheet, then the other output sheets (Reconciliation only with a Published sheet)."""
+    sheet, then the other output sheets (Reconciliation only with a Published sheet, the
+    Transcription notes input sheet only when the workbook has one)."""
+    absent = ({SHEET_PUBLISHED} if not published else set()) | ({SHEET_TRANSCRIPTION} if not transcription else set())
     sheets = [(SHEET_ABOUT, SHEET_DESCRIPTIONS[SHEET_ABOUT])]
     sheets += [(name, SHEET_DESCRIPTIONS[name]) for name in PRESENTATION_SHEETS]
-    sheets += [(name, SHEET_DESCRIPTIONS[name]) for name in INPUT_SHEETS if published or name != SHEET_PUBLISHED]
+    sheets += [(name, SHEET_DESCRIPTIONS[name]) for name in INPUT_SHEETS if name not in absent]
     for position, dimension in enumerate(dimensions, start=1):
         sheets.append((data_sheet(position), f"{dimension} values, one row per city (input)"))
         sheets.append((score_sheet(position), f"{dimension} variable scores and dimension score"))

@@ -716,7 +716,7 @@ def write_input_workbook(
     from . import presentation  # presentation imports this module
 
     shows = presentation.add_presentation_sheets(book, framework, [city for city, _ in cities])
-    _contents(about_sheet, layout.workbook_contents(list(framework.dimensions), published=published is not None))
+    _contents(about_sheet, layout.workbook_contents(list(framework.dimensions), published=published is not None, transcription=transcription is not None))
     for sheet in book.worksheets:
         color = layout.tab_color(sheet.title)
         if color:
