@@ -425,7 +425,7 @@ def _charts(sheet, framework: Framework, n: int) -> None:
         for offset, source in enumerate(sources):
             cell = sheet.cell(row=row, column=table + offset, value=f'=IF(${row_letter}{row}="","",INDEX({_column(layout.SHEET_OVERALL, source, n)},${row_letter}{row}))')
             if offset:
-                cell.number_format = "0"
+                cell.number_format = layout.SCORE_FORMAT
         for column in (key_letter, row_letter):
             sheet[f"{column}{row}"].font = Font(name=FONT_NAME, size=9, color="7F7F7F")
     for offset in range(count + 1):
