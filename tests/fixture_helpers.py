@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -55,3 +56,23 @@ def write_fixture_csvs(folder: Path) -> tuple[Path, Path]:
                     continue
                 writer.writerow([city, identifier, repr(value)])
     return framework_path, values_path
+
+
+def type_over(path: Path, sheet: str, cell: str, number) -> None:
+    """Type a number over a cell as Excel saves it: the cell's formula (if any) gone, the
+    number as its value, every other cell and part as it was (openpyxl would drop the
+    cached values of every formula on saving)."""
+    from cityopp_xl.adapters.xlsxpackage import Package, replace_parts
+
+    package = Package(path)
+    try:
+        part = next(entry.part for entry in package.sheets if entry.name == sheet)
+        xml = package.read(part).decode("utf-8")
+    finally:
+        package.close()
+    match = re.search(rf'<c r="{cell}"(?P<attributes>[^>]*?)(?:/>|>.*?</c>)', xml, re.S)
+    style = re.search(r' s="\d+"', match["attributes"]) if match else None
+    new = f'<c r="{cell}"{style.group(0) if style else ""}><v>{number}</v></c>'
+    if match is None:
+        raise ValueError(f"{sheet}!{cell}: no such cell in the part (only cells written can be typed over here)")
+    replace_parts(path, {part: (xml[: match.start()] + new + xml[match.end() :]).encode("utf-8")})

@@ -27,8 +27,11 @@ Fidelity notes (see also the docstring of :func:`apply_actions`):
   Windows/macOS engines); :func:`points_to_column_width` gives the openpyxl width.
 * Autofit can only be estimated without Excel's font metrics; the harness records
   every autofit in ``ApplyResult.autofits``.
-* openpyxl does not store cached formula results, so a workbook written by
-  :func:`apply_actions` has no cached values for formula cells.
+* openpyxl does not store cached formula results. Standing in for Excel's calculation,
+  :func:`apply_actions` computes the formulas of the score sheets' audit trail (a
+  reference to one cell, ``SUM`` of a range, ``RANK`` in a range, nested ``IF`` tiers)
+  and saves their values with them (:func:`cache_formula_values`); any other formula is
+  saved without a cached value.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ from openpyxl.styles import Font, PatternFill, Side  # noqa: E402
 from openpyxl.styles.cell_style import StyleArray  # noqa: E402
 from openpyxl.styles.colors import Color  # noqa: E402
 from openpyxl.styles.numbers import BUILTIN_FORMATS  # noqa: E402
-from openpyxl.utils import get_column_letter, range_boundaries  # noqa: E402
+from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries  # noqa: E402
 from openpyxl.utils.datetime import to_excel  # noqa: E402
 from openpyxl.workbook.defined_name import DefinedName  # noqa: E402
 from openpyxl.worksheet.cell_range import MultiCellRange  # noqa: E402
@@ -883,7 +886,101 @@ def apply_actions(
         applier.apply(action)
     applier.finish()
     wb.save(dst)
+    cache_formula_values(dst, wb)
     return result
+
+
+_CELL = r"\$?([A-Z]{1,3})\$?(\d+)"
+_ONE_CELL = re.compile(rf"^(?:('(?:[^']|'')+'|[A-Za-z_][\w.]*)!)?{_CELL}$")
+_SUM_RANGE = re.compile(rf"^SUM\({_CELL}:{_CELL}\)$")
+_RANK_IN = re.compile(rf"^RANK\({_CELL},{_CELL}:{_CELL}(?:,0)?\)$")
+_TIER_IF = re.compile(rf'^IF\({_CELL}>=(-?[0-9.E+-]+),"((?:[^"]|"")*)",(.*)\)$')
+_TEXT = re.compile(r'^"((?:[^"]|"")*)"$')
+
+
+class _NotCalculated(Exception):
+    """A formula outside the subset :func:`cache_formula_values` computes."""
+
+
+def _calculate(wb, sheet: str, row: int, column: int, memo: dict):
+    key = (sheet, row, column)
+    if key in memo:
+        return memo[key]
+    value = wb[sheet].cell(row=row, column=column).value
+    if isinstance(value, str) and value.startswith("="):
+        value = _expression(wb, sheet, value[1:], memo)
+    memo[key] = value
+    return value
+
+
+def _expression(wb, sheet: str, text: str, memo: dict):
+    def cell(letters, number, on=sheet):
+        return _calculate(wb, on, int(number), column_index_from_string(letters), memo)
+
+    def area(c1, r1, c2, r2):
+        return [
+            cell(get_column_letter(c), r)
+            for c in range(column_index_from_string(c1), column_index_from_string(c2) + 1)
+            for r in range(int(r1), int(r2) + 1)
+        ]
+
+    if match := _ONE_CELL.match(text):
+        target = match[1] or sheet
+        if target.startswith("'"):
+            target = target[1:-1].replace("''", "'")
+        value = cell(match[2], match[3], target)
+        return 0 if value is None else value
+    if match := _SUM_RANGE.match(text):
+        return sum(v for v in area(*match.groups()) if isinstance(v, (int, float)) and not isinstance(v, bool))
+    if match := _RANK_IN.match(text):
+        x = cell(match[1], match[2])
+        numbers = [v for v in area(*match.groups()[2:]) if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        return 1 + sum(v > x for v in numbers)
+    if match := _TIER_IF.match(text):
+        value = cell(match[1], match[2])
+        return match[4].replace('""', '"') if value >= float(match[3]) else _expression(wb, sheet, match[5], memo)
+    if match := _TEXT.match(text):
+        return match[1].replace('""', '"')
+    raise _NotCalculated(text)
+
+
+def cache_formula_values(path: Path, wb) -> None:
+    """Save, in the workbook at ``path`` (just saved from ``wb`` by openpyxl), the values of
+    the formulas Excel would have calculated: those of the audit trail's subset (see the
+    module docstring); every other formula stays without a cached value."""
+    from cityopp_xl.adapters.xlsxpackage import Package, replace_parts
+
+    memo: dict = {}
+    found: dict[str, dict[str, object]] = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if isinstance(c.value, str) and c.value.startswith("=") and c.data_type == "f":
+                    try:
+                        found.setdefault(ws.title, {})[c.coordinate] = _calculate(wb, ws.title, c.row, c.column, memo)
+                    except (_NotCalculated, TypeError):
+                        continue
+    if not found:
+        return
+    package = Package(path)
+    try:
+        parts = {entry.name: entry.part for entry in package.sheets}
+        xml = {name: package.read(parts[name]).decode("utf-8") for name in found}
+    finally:
+        package.close()
+    changed = {}
+    for name, values in found.items():
+        def cached(match, values=values):
+            value = values.get(match[1])
+            if value is None:
+                return match[0]
+            if isinstance(value, str):
+                text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                return f'<c r="{match[1]}"{match[2]} t="str">{match[3]}<v>{text}</v></c>'
+            return f'<c r="{match[1]}"{match[2]}>{match[3]}<v>{value}</v></c>'
+
+        changed[parts[name]] = re.sub(r'<c r="([A-Z]+\d+)"((?: s="\d+")?)>(<f>[^<]*</f>)(?:<v></v>|<v/>|<v />)?</c>', cached, xml[name]).encode("utf-8")
+    replace_parts(path, changed)
 
 
 class _Rect:

@@ -16,7 +16,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from remote_harness import apply_actions, run_macro
+from remote_harness import apply_actions, cache_formula_values, run_macro
 
 from cityopp_xl.adapters import book as book_adapter
 from cityopp_xl.adapters import layout
@@ -82,6 +82,7 @@ def test_rerun_in_excel_replaces_only_owned_sheets(fixture_copy, tmp_path):
     book = openpyxl.load_workbook(once)
     book.create_sheet("Notes")["A1"] = "mine"
     book.save(once)
+    cache_formula_values(once, book)  # saved as Excel saves it, the formulas with their values
     twice = tmp_path / "twice.xlsx"
     recalc_in_excel(once, twice)
     assert openpyxl.load_workbook(twice).sheetnames == openpyxl.load_workbook(once).sheetnames
@@ -319,6 +320,7 @@ def test_a_sheet_edited_by_hand_gets_its_formats_written_again(master_copy, tmp_
     book = openpyxl.load_workbook(once, keep_vba=True)
     book["D3 scores"].insert_rows(6)  # a row inserted by hand: the formats below it moved
     book.save(once)
+    cache_formula_values(once, book)  # saved as Excel saves it, the formulas with their values
     run, _ = recalc_in_excel(once, tmp_path / "twice.xlsm")
     position = openpyxl.load_workbook(once).sheetnames.index("D3 scores")
     cleared = {a["func"] for a in run.actions if a["sheet_position"] == position}

@@ -9,6 +9,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from fixture_helpers import type_over
 from remote_harness import apply_actions, run_macro
 
 from cityopp_xl.adapters import book as book_adapter
@@ -82,9 +83,7 @@ def test_the_add_in_and_the_command_line_agree_on_edits(first, fixture_copy, tmp
     assert edited(validate_file(scored)[1]) == []
     assert edited(book_adapter.read_book(run_macro(scored, lambda book: None).book)[1]) == []
     # Edited: both name the same cell, and Recalculate in Excel lists it on the Problems sheet.
-    book = openpyxl.load_workbook(scored)
-    book["Overall"]["C6"] = 1
-    book.save(scored)
+    type_over(scored, "Overall", "C6", 1)  # as Excel saves it: the other formulas keep their values
     expected = edited(validate_file(scored)[1])
     assert len(expected) == 1 and expected[0].startswith("Overall!C6: an output sheet edited by hand")
     again = tmp_path / "again.xlsx"

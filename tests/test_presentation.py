@@ -37,7 +37,8 @@ PRESENTATION = (layout.SHEET_CITY_PROFILE, layout.SHEET_CHARTS)
 
 
 def sheet_cells(path: Path, name: str) -> list[list]:
-    book = openpyxl.load_workbook(path)
+    """A sheet's values as a viewer shows them (the cached values of formulas)."""
+    book = openpyxl.load_workbook(path, data_only=True)
     try:
         return [list(r) for r in book[name].iter_rows(values_only=True)]
     finally:

@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 
 from libreoffice import recalculated_values
+from remote_harness import cache_formula_values
 from test_cli import cityopp
 
 from cityopp_xl.adapters import layout
@@ -80,6 +81,7 @@ def edit(path: Path, sheet: str, cell: str, value) -> Path:
     book = openpyxl.load_workbook(path, keep_vba=path.suffix == ".xlsm")
     book[sheet][cell] = value
     book.save(path)
+    cache_formula_values(path, book)  # saved as Excel saves it, the formulas with their values
     return path
 
 

@@ -34,13 +34,13 @@ def recalculated(request, tmp_path_factory):
     from conftest import MASTER
 
     if request.param == "as shipped":
-        book = openpyxl.load_workbook(MASTER)
+        book = openpyxl.load_workbook(MASTER, data_only=True)  # cached values of the formulas
         rows = list(book[layout.SHEET_PROBLEMS].iter_rows(values_only=True))
         header = rows.index(("Cell", "Found", "Expected", "Severity"))
         return [Problem(*r) for r in rows[header + 1 :] if r[0]], book
     folder = tmp_path_factory.mktemp("reproduction")
     out = folder / "scored.xlsm"
-    return recalc_file(MASTER, out).problems, openpyxl.load_workbook(out)
+    return recalc_file(MASTER, out).problems, openpyxl.load_workbook(out, data_only=True)
 
 
 def table(book, sheet, header_row=layout.DATA_HEADER_ROW):

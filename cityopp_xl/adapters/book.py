@@ -309,6 +309,8 @@ def write_sheet(book, output: layout.SheetOutput, sheet=None) -> None:
         sheet[area].conditional_formats.add_color_scale(["#F8696B", "#FFFFFF", "#63BE7B"], thresholds=[-1, 0, 1])
     for area in output.heatmaps:  # scores, each column its own scale: lowest red, median yellow, highest green
         sheet[area].conditional_formats.add_color_scale(["#F8696B", "#FFEB84", "#63BE7B"])
+    for area in output.rank_scales:  # ranks: 1 green, median yellow, last red
+        sheet[area].conditional_formats.add_color_scale(["#63BE7B", "#FFEB84", "#F8696B"])
     for address in output.alert_cells:  # warnings: bold dark red while they show
         sheet[address].conditional_formats.add_custom("=" + layout.alert_rule(address), font_color="#C00000", font_bold=True)
     remote = _is_remote(book)

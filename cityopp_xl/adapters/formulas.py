@@ -324,11 +324,13 @@ def _indicator_sheet(pipeline: Pipeline, inputs: dict[str, InputColumn], cities:
         cells=_cells(rows),
         bold=[f"A4:{last_col}6"],
         wrap=[f"C4:{last_col}6"],
+        number_formats={f"{c.letter}{first}:{c.letter}{last}": layout.SCORE_FORMAT for c in plan if ": distance" not in c.header},
         print_title_rows="4:6",
         widths={"A": layout.WIDTH_CITY, "B": 5} | {column_letter(3 + i): 14 for i in range(len(plan))},
         freeze="C7",
         formulas=True,
         formula_values=computed,
+        live=True,
     )
     return output, letters
 
@@ -413,6 +415,7 @@ def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: 
         after=layout.data_sheet(position),
         cells=_cells(rows),
         bold=[f"A4:{total_col}4", f"{total_col}{first}:{total_col}{last}"],
+        number_formats={f"A{first}:A{last}": layout.SCORE_FORMAT, f"C{first}:{total_col}{last}": layout.SCORE_FORMAT},
         widths={"A": 6, "B": layout.WIDTH_CITY} | {column_letter(3 + i): layout.WIDTH_SCORE for i in range(len(variables) + 1)},
         freeze="C5",
         wrap=[f"A4:{total_col}4"],
@@ -420,6 +423,7 @@ def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: 
         print_title_rows="4:4",
         formulas=True,
         formula_values=computed,
+        live=True,
     )
 
 
@@ -476,6 +480,7 @@ def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str) -> layo
         after=layout.score_sheet(len(dimensions)),
         cells=_cells(rows),
         bold=[f"A4:{tier_col}4", f"{total_col}{first}:{total_col}{last}"],
+        number_formats={f"A{first}:A{last}": layout.SCORE_FORMAT, f"C{first}:{total_col}{last}": layout.SCORE_FORMAT},
         wrap=[f"A4:{tier_col}4"],
         heatmaps=[f"{column_letter(3 + i)}{first}:{column_letter(3 + i)}{last}" for i in range(len(dimensions) + 1)],
         print_title_rows="4:4",
@@ -483,4 +488,5 @@ def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str) -> layo
         freeze="C5",
         formulas=True,
         formula_values=computed,
+        live=True,
     )

@@ -21,7 +21,9 @@ Decisions (documented in the README, "Reliability"):
   that the hand edits are replaced; scoring goes on. The Log and Problems sheets are not
   fingerprinted (the Log holds the fingerprints; Problems is rewritten by Validate), nor
   are sheets written as live formulas (their values change whenever the spreadsheet
-  recalculates); cells that hold formulas on a fingerprinted sheet are left out.
+  recalculates). The score sheets and Overall of values mode hold formulas too (the audit
+  trail): their cached values, what every reader gets back, are fingerprinted, so a score
+  typed over a formula is detected; the cells of the stale check's formulas are left out.
 """
 
 from __future__ import annotations
@@ -244,7 +246,25 @@ def _grid_fingerprint(grid: list[list[str]]) -> str:
 
 def fingerprinted(output: layout.SheetOutput) -> bool:
     """Whether an output sheet gets a fingerprint (not the Log, Problems, or live formulas)."""
-    return output.name not in (layout.SHEET_LOG, layout.SHEET_PROBLEMS) and not output.formulas
+    return output.name not in (layout.SHEET_LOG, layout.SHEET_PROBLEMS) and not output.live
+
+
+def shown_values(output: layout.SheetOutput) -> list[list]:
+    """The values a reader of the written sheet gets back: a formula cell's cached value
+    (:attr:`layout.SheetOutput.formula_values`) in place of its formula text."""
+    computed = output.formula_values
+    if not output.formulas or not computed:
+        return output.cells
+    shown = []
+    for r, row in enumerate(output.cells):
+        cached = computed[r] if r < len(computed) else []
+        shown.append(
+            [
+                (cached[c] if c < len(cached) else None) if isinstance(value, str) and value.startswith("=") else value
+                for c, value in enumerate(row)
+            ]
+        )
+    return shown
 
 
 def add_output_fingerprints(outputs: list[layout.SheetOutput]) -> None:
@@ -264,7 +284,7 @@ def add_output_fingerprints(outputs: list[layout.SheetOutput]) -> None:
             rows.append([output.name, "", "", "", "", format_fingerprint(output)])
             continue
         skip = sorted(getattr(output, "formula_cells", {}) or {})
-        grid = _grid(output.cells, skip)
+        grid = _grid(shown_values(output), skip)
         row_digests, column_digests = "".join(_row_digests(grid)), "".join(_column_digests(grid))
         rows.append(
             [
@@ -300,6 +320,7 @@ def format_fingerprint(output: layout.SheetOutput) -> str:
         sorted(output.number_formats.items()),
         output.color_scales,
         output.heatmaps,
+        output.rank_scales,
         output.alert_cells,
         sorted(output.widths.items()),
         output.align_right,

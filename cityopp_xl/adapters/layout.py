@@ -25,7 +25,7 @@ from ..errors import Problem
 from ..model import SheetTable, column_letter, column_number, quote_sheet
 from ..pipeline import Pipeline, input_fingerprints
 from ..provenance import TableCopy, stale_problems
-from ..reconcile import AGREES, reconcile, summarise
+from ..reconcile import AGREES, PUBLISHED_INCONSISTENT, reconcile, summarise
 
 # --------------------------------------------------------------------------- sheet names
 
@@ -37,6 +37,7 @@ SHEET_PUBLISHED = "Published"
 #: Optional input sheet: the team's notes on figures of the printed report taken otherwise.
 SHEET_TRANSCRIPTION = "Transcription notes"
 SHEET_OVERALL = "Overall"
+SHEET_RANKS = "Ranks"
 SHEET_INDICATOR_SCORES = "Indicator scores"
 SHEET_RECONCILIATION = "Reconciliation"
 SHEET_DATA_NOTES = "Data notes"
@@ -57,6 +58,7 @@ INPUT_SHEETS = (SHEET_FRAMEWORK, SHEET_CITIES, SHEET_SETTINGS, SHEET_PUBLISHED, 
 #: Fixed output sheets the add-in owns and replaces on every run (after the score sheets).
 FIXED_OUTPUT_SHEETS = (
     SHEET_OVERALL,
+    SHEET_RANKS,
     SHEET_ANALYSIS,
     SHEET_INSIGHTS,
     SHEET_ROBUSTNESS,
@@ -115,6 +117,18 @@ HEADER_SEARCH_ROWS = 12
 TITLE_FONT_SIZE = 14
 WIDTH_CITY = 16
 WIDTH_SCORE = 13
+#: The one number format of scores, totals and ranks on every sheet. Every score the method
+#: gives is a whole number (ties share the best or the lowest score of their group, never a
+#: half; a pre-scored score must be a whole number; sums of whole numbers are whole), so
+#: scores show as whole numbers without a thousands separator, as the report prints them
+#: ("2446"). ``General`` would show whatever a hand edit typed; ``0.#`` leaves a dot after
+#: every whole number.
+SCORE_FORMAT = "0"
+#: How tied cities are ordered on the score sheets and Overall, said on each of them.
+TIES_ORDER = (
+    "Tied cities share the better rank and are listed in edition order (the Cities sheet's order): "
+    "the report's own order within ties is not published as data."
+)
 
 
 def data_sheet(position: int) -> str:
@@ -317,6 +331,8 @@ class SheetOutput:
     color_scales: list[str] = field(default_factory=list)
     #: A1 ranges of scores shaded as heatmaps: lowest red, median yellow, highest green.
     heatmaps: list[str] = field(default_factory=list)
+    #: A1 ranges of ranks shaded the other way round: rank 1 green, median yellow, last red.
+    rank_scales: list[str] = field(default_factory=list)
     #: Formulas (A1 cell → text starting with "=") written over the values whatever
     #: ``formulas`` says: the stale check of the Log and its warnings. Their number never
     #: grows with the number of cities.
@@ -355,6 +371,9 @@ class SheetOutput:
     #: Manual page breaks: a new printed page starts after each of these rows (a section
     #: heading kept with its table).
     row_breaks: list[int] = field(default_factory=list)
+    #: Live-formula mode: the formulas follow the inputs as the spreadsheet recalculates,
+    #: so the sheet's values get no fingerprint (values mode's formulas keep the run's values).
+    live: bool = False
 
 
 #: The longest text an Excel cell holds; openpyxl cuts a longer one silently.
@@ -406,7 +425,7 @@ def _rect(rows: list[list]) -> list[list]:
 
 
 def _sorted_by_rank(frame: pd.DataFrame, rank: pd.Series, order: list[str]) -> pd.DataFrame:
-    # Ties keep edition order, as the report lists them. One stable lexsort of the arrays
+    # Ties keep edition order (the report's own order within ties is not published as data). One stable lexsort of the arrays
     # (rank, then edition position): assign, reindex and a two-key sort_values took about
     # 1 ms a sheet, 11 sheets a Recalculate.
     ranks = rank.reindex(frame.index).to_numpy()
@@ -449,21 +468,25 @@ def render_outputs(
     for position, dimension in enumerate(framework.dimensions, start=1):
         outputs.append(live.get(score_sheet(position)) or _dimension_sheet(pipeline, position, dimension, cities, run_time))
     last = score_sheet(len(framework.dimensions))
-    outputs.append(live.get(SHEET_OVERALL) or _overall_sheet(pipeline, cities, run_time, after=last))
+    reconciliation = reconcile(pipeline)
+    outputs.append(live.get(SHEET_OVERALL) or _overall_sheet(pipeline, cities, run_time, after=last, reconciliation=reconciliation))
+    from .trail import add_audit_trail, ranks_sheet  # trail imports this module
+
+    outputs.append(ranks_sheet(pipeline, outputs, run_time))
     from .analysis_sheets import render_analysis  # analysis_sheets imports this module
 
-    analysis = render_analysis(pipeline, run_time, after=SHEET_OVERALL)
+    analysis = render_analysis(pipeline, run_time, after=SHEET_RANKS)
     outputs += analysis
     from .robustness_sheet import render_robustness  # robustness_sheet imports this module
 
-    outputs.append(render_robustness(pipeline, run_time, after=analysis[-1].name if analysis else SHEET_OVERALL))
+    outputs.append(render_robustness(pipeline, run_time, after=analysis[-1].name if analysis else SHEET_RANKS))
     indicator_after = SHEET_ROBUSTNESS
     if formulas:
         outputs.append(dataclasses.replace(live[SHEET_INDICATOR_SCORES], after=indicator_after))
     else:
         outputs.append(_indicator_sheet(pipeline, run_time, after=indicator_after))
+    add_audit_trail(outputs, pipeline)  # values mode: the score sheets as formulas with their values
     after = SHEET_INDICATOR_SCORES
-    reconciliation = reconcile(pipeline)
     if len(reconciliation):
         outputs.append(_reconciliation_sheet(reconciliation, run_time, after=after))
         after = SHEET_RECONCILIATION
@@ -500,7 +523,10 @@ def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: 
     header = ["Rank", "City", *variables, "Total"]
     rows = [
         [f"{dimension}: scores"],
-        [f"Variable scores 1 to {n} (best city {n}); total = sum of the {len(variables)} variable scores (at most {n * len(variables)}). Tied totals share the better rank."],
+        [
+            f"Variable scores 1 to {n} (best city {n}); total = SUM of the {len(variables)} variable scores (at most {n * len(variables)}); "
+            f"Rank = RANK of the total. Formulas: trace a total to its variable scores and a given score to its data cell. {TIES_ORDER}"
+        ],
         [_stamp(run_time)],
         header,
     ]
@@ -511,6 +537,7 @@ def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: 
         after=data_sheet(position),
         cells=_rect(rows),
         bold=[f"A4:{last_col}4", f"{last_col}5:{last_col}{4 + n}"],
+        number_formats={f"A5:A{4 + n}": SCORE_FORMAT, f"C5:{last_col}{4 + n}": SCORE_FORMAT},
         widths={"A": 6, "B": WIDTH_CITY} | {column_letter(3 + i): WIDTH_SCORE for i in range(len(variables) + 1)},
         freeze="C5",
         wrap=[f"A4:{last_col}4"],
@@ -519,7 +546,7 @@ def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: 
     )
 
 
-def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str, after: str) -> SheetOutput:
+def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str, after: str, reconciliation: pd.DataFrame | None = None) -> SheetOutput:
     framework = pipeline.framework
     dimensions = list(framework.dimensions)
     n = len(cities)
@@ -527,28 +554,62 @@ def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str, after: 
     table = pipeline["dimension_scores"].copy()
     table["Total"] = overall["overall"]
     table["Tier"] = overall["tier"]
+    flags = published_inconsistencies(reconciliation) if reconciliation is not None else {}
+    table["Note"] = pd.Series(flags, dtype="object").reindex(table.index)
     ranked = _sorted_by_rank(table, overall["rank"], cities)
     tiers = "; ".join(f"{label}: {int(minimum) if float(minimum).is_integer() else minimum} or more" for label, minimum in pipeline.settings.tiers)
-    header = ["Rank", "City", *dimensions, "Total", "Tier"]
+    header = ["Rank", "City", *dimensions, "Total", "Tier"] + (["Note"] if flags else [])
     rows = [
         ["Overall scores"],
-        [f"{len(dimensions)} dimension scores (each at most {n * len(framework.variables_of(dimensions[0]))}); total = their sum, no weights. Tied totals share the better rank. Tiers: {tiers}; otherwise {pipeline.settings.other_tier}."],
+        [
+            f"{len(dimensions)} dimension scores (each at most {n * len(framework.variables_of(dimensions[0]))}), each the Total of its score sheet; "
+            f"total = their SUM, no weights; Rank = RANK of the total. Tiers: {tiers}; otherwise {pipeline.settings.other_tier}. {TIES_ORDER}"
+        ],
         [_stamp(run_time)],
         header,
     ]
-    rows += _table_rows(ranked, ["_rank", None, *dimensions, "Total", "Tier"])
-    total_col = column_letter(len(header) - 1)
+    rows += _table_rows(ranked, ["_rank", None, *dimensions, "Total", "Tier"] + (["Note"] if flags else []))
+    total_col = column_letter(len(dimensions) + 3)
+    # The flag in the Note column, and a cell note on the city's Total where a reviewer looks.
+    notes = {
+        f"{total_col}{5 + i}": f"{flags[city]}. This total is the sum of the dimension scores; see the {SHEET_RECONCILIATION} sheet."
+        for i, city in enumerate(ranked.index)
+        if city in flags
+    }
     return SheetOutput(
         name=SHEET_OVERALL,
         after=after,
         cells=_rect(rows),
+        notes=notes,
+        number_formats={f"A5:A{4 + n}": SCORE_FORMAT, f"C5:{total_col}{4 + n}": SCORE_FORMAT},
         bold=[f"A4:{column_letter(len(header))}4", f"{total_col}5:{total_col}{4 + n}"],
         wrap=[f"A4:{column_letter(len(header))}4"],
         heatmaps=[f"{column_letter(3 + i)}5:{column_letter(3 + i)}{4 + n}" for i in range(len(dimensions) + 1)],
         print_title_rows="4:4",
-        widths={"A": 6, "B": WIDTH_CITY} | {column_letter(3 + i): WIDTH_SCORE for i in range(len(dimensions) + 1)} | {column_letter(len(header)): 13},
+        widths={"A": 6, "B": WIDTH_CITY} | {column_letter(3 + i): WIDTH_SCORE for i in range(len(dimensions) + 1)} | {column_letter(len(dimensions) + 4): 13}
+        | ({column_letter(len(header)): 40} if flags else {}),
         freeze="C5",
     )
+
+
+def published_inconsistencies(reconciliation: pd.DataFrame) -> dict[str, str]:
+    """City → a short flag for each published figure of the city that disagrees with its own
+    published components ("published overall 1062; its dimensions sum to 1066"), from the
+    Reconciliation's rows; empty when nothing was published or every figure adds up."""
+    if reconciliation is None or not len(reconciliation):
+        return {}
+    inconsistent = reconciliation[reconciliation["status"] == PUBLISHED_INCONSISTENT]
+    parts = {"overall": "its dimensions sum to", "overall rank": "its published overall score ranks"}
+    flags: dict[str, list[str]] = {}
+    for row in inconsistent.itertuples(index=False):
+        figure = "overall" if row.figure == "overall" else row.figure
+        what = parts.get(row.figure, "its variable scores sum to")
+        flags.setdefault(row.city, []).append(f"published {figure} {_whole(row.published)}; {what} {_whole(row.published_components)}")
+    return {city: "; ".join(texts) for city, texts in flags.items()}
+
+
+def _whole(value) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 #: Header of a one-indicator variable's own column on the Indicator scores sheet: under
@@ -607,6 +668,7 @@ def _indicator_sheet(pipeline: Pipeline, run_time: str, after: str) -> SheetOutp
         cells=_rect(rows),
         bold=[f"A4:{last_col}6"],
         wrap=[f"C4:{last_col}6"],
+        number_formats={f"C7:{last_col}{6 + n}": SCORE_FORMAT},
         print_title_rows="4:6",
         widths={"A": WIDTH_CITY, "B": 5} | {column_letter(3 + i): 14 for i in range(len(columns))},
         freeze="C7",
@@ -897,7 +959,7 @@ def add_stale_check(outputs: list[SheetOutput], inputs) -> None:
     log.alert_cells = log.alert_cells + [status]
     warning_of = _reference(SHEET_LOG, summary, absolute=True)
     for output in outputs:
-        if output.name not in (SHEET_OVERALL, SHEET_INDICATOR_SCORES) and not _SCORE_SHEET.fullmatch(output.name):
+        if output.name not in (SHEET_OVERALL, SHEET_RANKS, SHEET_INDICATOR_SCORES) and not _SCORE_SHEET.fullmatch(output.name):
             continue
         stamp = cell_text(output.cells[2][0]) if len(output.cells) > 2 and output.cells[2] else ""
         stamp_literal = _text_literal(stamp)

@@ -692,7 +692,7 @@ def _charts(sheet, framework: Framework, n: int, shown: Shown) -> dict[str, obje
             value = "" if found == "" else _index(shown.overall_column(layout.column_number(source) - 1), found - 1)
             cell = cells.put(f"{column_letter(table + offset)}{row}", f'=IF(${row_letter}{row}="","",INDEX({_column(layout.SHEET_OVERALL, source, n)},${row_letter}{row}))', value)
             if offset:
-                cell.number_format = "0"
+                cell.number_format = layout.SCORE_FORMAT
         for column in (key_letter, row_letter):
             sheet[f"{column}{row}"].font = Font(name=FONT_NAME, size=9, color="7F7F7F")
     for offset in range(count + 1):

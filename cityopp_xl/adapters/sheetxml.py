@@ -717,7 +717,7 @@ def _views(output: layout.SheetOutput, selected: bool) -> str:
 def _conditional_formats(output: layout.SheetOutput, styles: StyleBook) -> str:
     parts = []
     priority = 0
-    for areas, scale in ((output.color_scales, _CORRELATION_SCALE), (output.heatmaps, _SCORE_SCALE)):
+    for areas, scale in ((output.color_scales, _CORRELATION_SCALE), (output.heatmaps, _SCORE_SCALE), (output.rank_scales, _RANK_SCALE)):
         for area in areas:
             priority += 1
             parts.append(f'<conditionalFormatting sqref="{area}"><cfRule type="colorScale" priority="{priority}">{scale}</cfRule></conditionalFormatting>')
@@ -735,6 +735,10 @@ def _conditional_formats(output: layout.SheetOutput, styles: StyleBook) -> str:
 _SCORE_SCALE = (
     '<colorScale><cfvo type="min"/><cfvo type="percentile" val="50"/><cfvo type="max"/>'
     '<color rgb="FFF8696B"/><color rgb="FFFFEB84"/><color rgb="FF63BE7B"/></colorScale>'
+)
+_RANK_SCALE = (
+    '<colorScale><cfvo type="min"/><cfvo type="percentile" val="50"/><cfvo type="max"/>'
+    '<color rgb="FF63BE7B"/><color rgb="FFFFEB84"/><color rgb="FFF8696B"/></colorScale>'
 )
 _CORRELATION_SCALE = (
     '<colorScale><cfvo type="num" val="-1"/><cfvo type="num" val="0"/><cfvo type="num" val="1"/>'

@@ -320,6 +320,8 @@ def write_sheet(sheet, output: layout.SheetOutput) -> None:
         sheet.conditional_formatting.add(area, correlation_color_scale())
     for area in output.heatmaps:
         sheet.conditional_formatting.add(area, score_color_scale())
+    for area in output.rank_scales:
+        sheet.conditional_formatting.add(area, score_color_scale(reverse=True))
     for address, formula in output.formula_cells.items():
         sheet[address] = formula
     for address in output.alert_cells:
@@ -384,14 +386,16 @@ def _style_area(sheet, area: str, attribute: str, value) -> None:
                 setattr(cell._style, key, style_id)
 
 
-def score_color_scale() -> ColorScaleRule:
-    """The heatmap of :attr:`layout.SheetOutput.heatmaps`: lowest red, median yellow, highest green."""
+def score_color_scale(reverse: bool = False) -> ColorScaleRule:
+    """The heatmap of :attr:`layout.SheetOutput.heatmaps`: lowest red, median yellow, highest
+    green; ``reverse`` (:attr:`layout.SheetOutput.rank_scales`): lowest green, highest red."""
     from openpyxl.formatting.rule import ColorScaleRule
 
+    low, high = ("63BE7B", "F8696B") if reverse else ("F8696B", "63BE7B")
     return ColorScaleRule(
-        start_type="min", start_color="F8696B",
+        start_type="min", start_color=low,
         mid_type="percentile", mid_value=50, mid_color="FFEB84",
-        end_type="max", end_color="63BE7B",
+        end_type="max", end_color=high,
     )
 
 
