@@ -873,6 +873,7 @@ def apply_actions(
     dst = Path(dst)
     keep_vba = src.suffix.lower() in (".xlsm", ".xltm", ".xlam")
     wb = openpyxl.load_workbook(src, keep_vba=keep_vba)
+    saved = _saved_formula_values(src)
     result = ApplyResult(path=dst, status_messages=status_messages)
     applier = _Applier(
         wb,
@@ -886,8 +887,28 @@ def apply_actions(
         applier.apply(action)
     applier.finish()
     wb.save(dst)
-    cache_formula_values(dst, wb)
+    cache_formula_values(dst, wb, saved)
     return result
+
+
+def _saved_formula_values(path: Path) -> dict:
+    """(sheet, cell) → (formula, cached value) of every formula saved with a value in the
+    workbook at ``path``."""
+    formulas = openpyxl.load_workbook(path, read_only=True)
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    saved = {}
+    try:
+        for ws in formulas.worksheets:
+            if not hasattr(ws, "iter_rows"):
+                continue
+            for row, cached in zip(ws.iter_rows(), values[ws.title].iter_rows(values_only=True)):
+                for c, value in zip(row, cached):
+                    if isinstance(c.value, str) and c.value.startswith("=") and value is not None:
+                        saved[(ws.title, c.coordinate)] = (c.value, value)
+    finally:
+        formulas.close()
+        values.close()
+    return saved
 
 
 _CELL = r"\$?([A-Z]{1,3})\$?(\d+)"
@@ -944,10 +965,12 @@ def _expression(wb, sheet: str, text: str, memo: dict):
     raise _NotCalculated(text)
 
 
-def cache_formula_values(path: Path, wb) -> None:
+def cache_formula_values(path: Path, wb, saved: dict | None = None) -> None:
     """Save, in the workbook at ``path`` (just saved from ``wb`` by openpyxl), the values of
     the formulas Excel would have calculated: those of the audit trail's subset (see the
-    module docstring); every other formula stays without a cached value."""
+    module docstring). Any other formula keeps the value ``saved`` holds for it (from
+    :func:`_saved_formula_values` of the workbook before the run) when its text is the same
+    (the presentation sheets, whose formulas read the score sheets); else it has none."""
     from cityopp_xl.adapters.xlsxpackage import Package, replace_parts
 
     memo: dict = {}
@@ -959,7 +982,9 @@ def cache_formula_values(path: Path, wb) -> None:
                     try:
                         found.setdefault(ws.title, {})[c.coordinate] = _calculate(wb, ws.title, c.row, c.column, memo)
                     except (_NotCalculated, TypeError):
-                        continue
+                        formula, value = (saved or {}).get((ws.title, c.coordinate), (None, None))
+                        if formula == c.value:
+                            found.setdefault(ws.title, {})[c.coordinate] = value
     if not found:
         return
     package = Package(path)
@@ -974,6 +999,8 @@ def cache_formula_values(path: Path, wb) -> None:
             value = values.get(match[1])
             if value is None:
                 return match[0]
+            if isinstance(value, bool):
+                return f'<c r="{match[1]}"{match[2]} t="b">{match[3]}<v>{int(value)}</v></c>'
             if isinstance(value, str):
                 text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
                 return f'<c r="{match[1]}"{match[2]} t="str">{match[3]}<v>{text}</v></c>'

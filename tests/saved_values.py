@@ -19,7 +19,10 @@ from libreoffice import recalculated_values
 from cityopp_xl.adapters.xlsxpackage import Package, replace_parts
 from cityopp_xl.model import column_number
 
-_CELL = re.compile(r'<c r="([A-Z]+)(\d+)"([^>]*)>(<f>.*?</f>)(?:<v></v>|<v/>)?</c>', re.S)
+# A formula cell saved without a value: no <v>, or an empty one on a cell not typed as a
+# string (an empty <v> of a t="str" cell is the empty text, a value). A formula's text holds
+# no "<" (it is escaped), so a match never runs into the next cell.
+_CELL = re.compile(r'<c r="([A-Z]+)(\d+)"((?:(?!t="str")[^>])*)>(<f>[^<]*</f>)(?:<v></v>|<v/>)?</c>')
 
 
 def with_saved_values(path: Path, out: Path) -> Path:

@@ -28,7 +28,7 @@ def master_run(tmp_path_factory):
     outcome = recalc_file(MASTER, out, run_time=RUN_TIME)
     outputs = layout.render_outputs(outcome.pipeline, outcome.problems, run_time=RUN_TIME, source=out.name)
     (notes,) = [o for o in outputs if o.name == layout.SHEET_DATA_NOTES]
-    return notes, outputs, openpyxl.load_workbook(out)
+    return notes, outputs, openpyxl.load_workbook(out, data_only=True)
 
 
 def rows_of(output: layout.SheetOutput) -> list[tuple[int, dict]]:

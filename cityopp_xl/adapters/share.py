@@ -238,7 +238,7 @@ def _edited_parts(package: Package, cover: list[str]) -> tuple[dict[str, bytes],
     about = sheets.get(layout.SHEET_ABOUT)
     styles_part = package.rel_target(STYLES_REL)
     styles = StyleBook.from_xml(package.read(styles_part) if styles_part and package.has(styles_part) else None)
-    heading = styles.cell_style((True, 12, None, None, False))
+    heading = styles.cell_style((True, 12, None, None, False, False))
     if about is not None and about.part is not None and about.kind == "worksheet":
         xml, shift = with_cover_note(parts.get(about.part) or package.read(about.part), cover, heading)
         parts[about.part] = xml
