@@ -32,9 +32,10 @@ FORMAT_SHARE = "0%"
 FORMAT_WEIGHT = "0.00%"
 FORMAT_SCORE = "#,##0"
 
-WIDTH_CODE = 8
+WIDTH_CODE = 6
 WIDTH_NAME = 38
-WIDTH_VALUE = 15
+WIDTH_VALUE = 9
+WIDTH_SENTENCE = 80
 #: Columns the Analysis sheet sizes (A, B, then this many value columns).
 VALUE_COLUMNS = 24
 
@@ -127,6 +128,8 @@ def _assemble(name: str, after: str, head: list[list], sections: list[_Section])
         widths=widths,
         freeze="C1",
         color_scales=scales,
+        # Names (variables, indicators, definitions) wrap in their column.
+        wrap=[f"B{starts[0] if starts else 1}:B{len(cells)}"],
     )
 
 
@@ -272,11 +275,6 @@ def _tiers_section(analysis: Analysis) -> _Section:
 def _coverage_sections(analysis: Analysis, codes: dict[str, str]) -> list[_Section]:
     threshold = analysis.params["coverage_threshold"]
     coverage = analysis.indicator_coverage
-    section = _Section(
-        "Audit: data coverage per input column",
-        f"Share of cities with a value; flagged below {threshold:.0%}. Pre-scored variables are measured on their given scores: their raw indicator values are not in the inputs.",
-    )
-    section.header(["Code", "Variable", "Input", "With value", "Cities", "Share", "Flag", "Basis"])
     rows = [
         [
             codes[row["dimension"]],
@@ -290,18 +288,31 @@ def _coverage_sections(analysis: Analysis, codes: dict[str, str]) -> list[_Secti
         ]
         for key, row in records(coverage)
     ]
+    note = f"Share of cities with a value; flagged below {threshold:.0%}. Pre-scored variables are measured on their given scores: their raw indicator values are not in the inputs."
+    section = _Section("Audit: data coverage per input column", note + _same_basis(rows))
+    section.header(["Code", "Variable", "Input", "With value", "Cities", "Share", "Flag", "Basis"][: len(rows[0]) if rows else 8])
     span = section.body(rows)
     section.format(span, 6, 6, FORMAT_SHARE)
-    cities = _Section("Audit: data coverage per city", f"Share of the framework's input columns in which the city has a value; flagged below {threshold:.0%}.")
-    cities.header(["", "City", "With value", "Columns", "Share", "Flag", "Basis"])
-    span = cities.body(
-        [
-            ["", city, row["with_value"], row["columns"], row["share"], "below threshold" if row["below_threshold"] else "", row["basis"]]
-            for city, row in records(analysis.city_coverage)
-        ]
-    )
+    rows = [
+        ["", city, row["with_value"], row["columns"], row["share"], "below threshold" if row["below_threshold"] else "", row["basis"]]
+        for city, row in records(analysis.city_coverage)
+    ]
+    cities = _Section("Audit: data coverage per city", f"Share of the framework's input columns in which the city has a value; flagged below {threshold:.0%}." + _same_basis(rows))
+    cities.header(["", "City", "With value", "Columns", "Share", "Flag", "Basis"][: len(rows[0]) if rows else 7])
+    span = cities.body(rows)
     cities.format(span, 5, 5, FORMAT_SHARE)
     return [section, cities]
+
+
+def _same_basis(rows: list[list]) -> str:
+    """When every row has the same basis (its last cell), the sentence that says it once,
+    and the rows without it: one line of the note instead of a column repeating it."""
+    bases = {row[-1] for row in rows}
+    if len(rows) < 2 or len(bases) != 1:
+        return ""
+    for row in rows:
+        del row[-1]
+    return f" Basis of every row: {bases.pop()}."
 
 
 def _pairs_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
@@ -422,7 +433,9 @@ def insights_sheet(analysis: Analysis, run_time: str, after: str = SHEET_ANALYSI
         after=after,
         cells=cells,
         bold=["A4:C4"],
-        widths={"A": 30, "B": 34, "C": 160},
+        # The sentences wrap in a column a landscape page prints at full size.
+        widths={"A": 22, "B": 28, "C": WIDTH_SENTENCE},
+        wrap=[f"A5:C{max(len(cells), 5)}"],
         freeze="A5",
         print_title_rows="4:4",
     )

@@ -51,7 +51,7 @@ PALETTE = ("4E79A7", "F28E2B", "E15759", "76B7B2", "59A14F", "EDC948", "B07AA1",
 CITY_COLOR = "C00000"
 #: City profile columns: labels and names (B), score, rank, median or dimension, the places
 #: from the strongest and the weakest (F, G); the radar chart over G to P.
-PROFILE_WIDTHS = {"A": 2, "B": 44, "C": 12, "D": 9, "E": 30, "F": 9} | {chr(c): 9 for c in range(ord("G"), ord("Q"))}
+PROFILE_WIDTHS = {"A": 2, "B": 51, "C": 12, "D": 9, "E": 34, "F": 9} | {chr(c): 9 for c in range(ord("G"), ord("Q"))}
 PROFILE_LAST_COLUMN = "P"
 #: Print scales (percent): the City profile's second page holds every variable; the Charts
 #: sheet's pages are the width of its table.
@@ -384,7 +384,7 @@ def _charts(sheet, framework: Framework, n: int) -> None:
     dimensions = list(framework.dimensions)
     count = len(dimensions)
     # Printed part (columns A to M): the two charts and the dimension table.
-    widths = {"A": 20} | {column_letter(c): 11 for c in range(2, 14)}
+    widths = {"A": 22} | {column_letter(c): 11 for c in range(2, 14)}
     # Right of it, on screen only: the chart's data, the cities in rank order.
     table = 15  # column O
     widths |= {"N": 3, column_letter(table): layout.WIDTH_CITY, column_letter(table + 1): 6}

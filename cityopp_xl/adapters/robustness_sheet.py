@@ -27,7 +27,7 @@ HEADER_ROW = 4
 TABLE_HEADER = ["Rank", "City", "Overall", "Best", "Worst", "Scenarios", "At rank"]
 #: The most columns the bar takes (one per rank up to this many cities).
 BAR_COLUMNS = 60
-BAR_WIDTH = 1.6
+BAR_WIDTH = 1.5
 #: In the bar: best..worst shows as an empty green cell, the baseline rank as a dot on red.
 BAR_FORMAT = ';"\u25cf";'
 IN_INTERVAL = 1
