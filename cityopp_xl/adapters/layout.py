@@ -941,6 +941,10 @@ def polish(output: SheetOutput) -> SheetOutput:
     table_width = sum(width_of(c) for c in range(1, table_columns + 1))
     heights = dict(output.row_heights)
     bold_rows = {row for area in output.bold for row in _areas(area)[0]}
+    span = {}  # a merged cell wraps across its columns
+    for area in output.merged:
+        rows, columns = _areas(area)
+        span[rows[0], columns[0]] = sum(width_of(c) for c in columns)
     for area in output.wrap:
         rows, columns = _areas(area)
         for row in rows:
@@ -948,7 +952,7 @@ def polish(output: SheetOutput) -> SheetOutput:
                 continue
             cells = output.cells[row - 1]
             fill = WRAP_FILL if row in bold_rows else NOTE_FILL  # bold headers run wider
-            lines = max((text_lines(cells[c - 1], width_of(c), fill) for c in columns if c - 1 < len(cells) and isinstance(cells[c - 1], str)), default=1)
+            lines = max((text_lines(cells[c - 1], span.get((row, c)) or width_of(c), fill) for c in columns if c - 1 < len(cells) and isinstance(cells[c - 1], str)), default=1)
             heights[row] = max(heights.get(row, LINE_HEIGHT), lines * LINE_HEIGHT)
     merged = list(output.merged)
     if table_columns > 1:
@@ -1024,8 +1028,8 @@ def _fit_columns(output: SheetOutput, widths: dict[int, float], table_columns: i
                 if isinstance(value, str) and not value.startswith("="):
                     widths[column] = max(width_of(column), min(math.ceil(_longest_word(value) / WRAP_FILL), MAX_TEXT_WIDTH))
     output.wrap = output.wrap + [area for area in headers if area not in output.wrap]
-    too_long: dict[int, list[int]] = {}
-    merged, heights = list(output.merged), dict(output.row_heights)
+    tall_rows: set[int] = set()
+    merged = list(output.merged)
     for number, row in enumerate(output.cells[:last_row], start=1):
         if number <= 3 or number in header_rows or len(row) - row.count(None) < 2:
             continue  # the title rows, headers (wrapped) and notes (merged by polish)
@@ -1041,21 +1045,22 @@ def _fit_columns(output: SheetOutput, widths: dict[int, float], table_columns: i
                 continue
             if free > table_columns and free - column > 1:  # ends its row: wrap across the rest
                 merged.append(f"{column_letter(column)}{number}:{column_letter(table_columns)}{number}")
-                heights[number] = max(heights.get(number, LINE_HEIGHT), text_lines(value, room) * LINE_HEIGHT)
+                tall_rows.add(number)  # its height: polish, from the final widths
                 continue
-            widths[column] = min(max(width_of(column), math.ceil(len(value) / NOTE_FILL) + 1 - (room - width_of(column))), max(width_of(column), MAX_TEXT_WIDTH))
-            if text_lines(value, room - width_of(column) + widths[column], NOTE_FILL) > 1:
-                too_long.setdefault(column, []).append(number)
+            spare = room - width_of(column)
+            widths[column] = min(max(width_of(column), math.ceil(len(value) / NOTE_FILL) + 1 - spare), max(width_of(column), MAX_TEXT_WIDTH))
+            if text_lines(value, spare + widths[column], NOTE_FILL) > 1:
+                tall_rows.add(number)
     output.widths = {column_letter(c): w for c, w in sorted(widths.items())}
-    output.merged, output.row_heights = merged, heights
-    # Text longer than the widest column wraps: runs of rows of one column, one area each.
-    for column, rows in sorted(too_long.items()):
-        start = previous = rows[0]
-        for row in [*rows[1:], None]:
-            if row != previous + 1:
-                output.wrap = output.wrap + [f"{column_letter(column)}{start}:{column_letter(column)}{previous}"]
-                start = row
-            previous = row
+    output.merged = merged
+    # Text longer than the widest column wraps. Its whole row wraps, so that every cell of
+    # the row stands at its top: runs of such rows, one area each.
+    rows = sorted(tall_rows)
+    for index, row in enumerate(rows):
+        if index == 0 or rows[index - 1] != row - 1:
+            start = row
+        if index == len(rows) - 1 or rows[index + 1] != row + 1:
+            output.wrap = output.wrap + [f"A{start}:{column_letter(table_columns)}{row}"]
 
 
 def _fit_pages(output: SheetOutput, width_of, table_columns: int) -> None:
@@ -1066,6 +1071,7 @@ def _fit_pages(output: SheetOutput, width_of, table_columns: int) -> None:
         rows, columns = _areas(output.print_area.split(",")[0])
         last_row, last_column = min(rows[-1], last_row), columns[-1]
     height_of = lambda row: output.row_heights.get(row, TITLE_FONT_SIZE * 1.35 if row == 1 else LINE_HEIGHT)  # noqa: E731
+    last_row = max(last_row, 1)
     width = sum(column_points(width_of(c)) for c in range(1, max(last_column, 1) + 1))
     height = sum(height_of(row) for row in range(1, last_row + 1))
     title_height = 0.0
@@ -1074,8 +1080,43 @@ def _fit_pages(output: SheetOutput, width_of, table_columns: int) -> None:
         title_height = sum(height_of(row) for row in range(int(first), int(last or first) + 1))
     orientation, tall = page_fit(width, height, title_height, pages_wide=output.pages_wide)
     output.orientation = orientation
-    if not output.pages_tall:
-        output.pages_tall = tall
+    if output.pages_tall:
+        return
+    page_width, page_height = PRINTABLE[orientation]
+    body = height - title_height
+    scale = min(1.0, page_width * output.pages_wide / width if width else 1.0, tall * page_height / (body + tall * title_height))
+    breaks = _heading_breaks(output, [height_of(row) for row in range(1, last_row + 1)], page_height / scale - title_height)
+    output.row_breaks = sorted(set(output.row_breaks) | set(breaks))
+    output.pages_tall = tall + len(breaks)
+
+
+#: Rows of a table kept on the page of its heading: the header and this many rows under it.
+KEEP_WITH_HEADING = 3
+
+
+def _heading_breaks(output: SheetOutput, heights: list[float], capacity: float) -> list[int]:
+    """Page breaks that keep each section heading with its table: a heading (a bold row
+    holding one text in column A) whose heading rows, header and first rows would not fit
+    on the rest of the page starts a new page. ``capacity``: the points a printed page
+    holds (at the sheet's print scale, less the repeated header rows)."""
+    bold_rows = {row for area in output.bold for row in _areas(area)[0]}
+    header_rows = {row for area in _header_areas(output) for row in _areas(area)[0]}
+    breaks, used = [], 0.0
+    for row in range(1, len(heights) + 1):
+        cells = output.cells[row - 1]
+        heading = row > 3 and row in bold_rows and row not in header_rows and cells and isinstance(cells[0], str) and all(v is None for v in cells[1:])
+        if heading and used > 0:
+            end = row
+            while end < len(heights) and end - row < 4 and end not in header_rows:
+                end += 1  # the heading, its note and its header
+            block = sum(heights[row - 1 : min(end + KEEP_WITH_HEADING, len(heights))])
+            if used + block > capacity:
+                breaks.append(row - 1)
+                used = 0.0
+        used += heights[row - 1]
+        if used > capacity:  # the page ended on its own
+            used = heights[row - 1]
+    return breaks
 
 
 # --------------------------------------------------------------------------- diff
