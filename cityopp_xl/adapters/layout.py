@@ -945,15 +945,36 @@ def polish(output: SheetOutput) -> SheetOutput:
     for area in output.merged:
         rows, columns = _areas(area)
         span[rows[0], columns[0]] = sum(width_of(c) for c in columns)
-    for area in output.wrap:
-        rows, columns = _areas(area)
-        for row in rows:
-            if row > len(output.cells):
-                continue
-            cells = output.cells[row - 1]
-            fill = WRAP_FILL if row in bold_rows else NOTE_FILL  # bold headers run wider
-            lines = max((text_lines(cells[c - 1], span.get((row, c)) or width_of(c), fill) for c in columns if c - 1 < len(cells) and isinstance(cells[c - 1], str)), default=1)
-            heights[row] = max(heights.get(row, LINE_HEIGHT), lines * LINE_HEIGHT)
+    header_rows = {row for area in _header_areas(output) for row in _areas(area)[0]}
+
+    def size(areas: list[str]) -> set[int]:
+        """Heights of the rows of wrapped ``areas``; returns the body rows made taller."""
+        taller = set()
+        for area in areas:
+            rows, columns = _areas(area)
+            for row in rows:
+                if row > len(output.cells):
+                    continue
+                cells = output.cells[row - 1]
+                fill = WRAP_FILL if row in bold_rows else NOTE_FILL  # bold headers run wider
+                lines = max((text_lines(cells[c - 1], span.get((row, c)) or width_of(c), fill) for c in columns if c - 1 < len(cells) and isinstance(cells[c - 1], str)), default=1)
+                heights[row] = max(heights.get(row, LINE_HEIGHT), lines * LINE_HEIGHT)
+                if lines > 1 and row > 3 and row not in header_rows and table_columns > 1:
+                    taller.add(row)
+        return taller
+
+    # A body row made taller by a wrapped text wraps whole, so its cells stand level at
+    # the top (a wrapped cell is aligned to the top, the others would sit at the bottom).
+    taller = size(output.wrap)
+    whole = [f"A{first}:{column_letter(table_columns)}{last}" for first, last in _runs(taller)]
+    output.wrap = output.wrap + [area for area in whole if area not in output.wrap]
+    for row in sorted(taller):  # a text ending the row wraps across the rest of the table
+        cells = output.cells[row - 1]
+        end = _last_filled(cells)
+        if 0 < end < table_columns and isinstance(cells[end - 1], str) and (row, end) not in span:
+            output.merged = output.merged + [f"{column_letter(end)}{row}:{column_letter(table_columns)}{row}"]
+            span[row, end] = sum(width_of(c) for c in range(end, table_columns + 1))
+    size(whole)
     merged = list(output.merged)
     if table_columns > 1:
         last = column_letter(table_columns)
@@ -1055,12 +1076,18 @@ def _fit_columns(output: SheetOutput, widths: dict[int, float], table_columns: i
     output.merged = merged
     # Text longer than the widest column wraps. Its whole row wraps, so that every cell of
     # the row stands at its top: runs of such rows, one area each.
-    rows = sorted(tall_rows)
-    for index, row in enumerate(rows):
-        if index == 0 or rows[index - 1] != row - 1:
-            start = row
-        if index == len(rows) - 1 or rows[index + 1] != row + 1:
-            output.wrap = output.wrap + [f"A{start}:{column_letter(table_columns)}{row}"]
+    output.wrap = output.wrap + [f"A{first}:{column_letter(table_columns)}{last}" for first, last in _runs(tall_rows)]
+
+
+def _runs(rows) -> list[tuple[int, int]]:
+    """Runs of consecutive row numbers, as (first, last)."""
+    runs: list[tuple[int, int]] = []
+    for row in sorted(rows):
+        if runs and runs[-1][1] == row - 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
 
 
 def _fit_pages(output: SheetOutput, width_of, table_columns: int) -> None:
