@@ -669,7 +669,8 @@ def _fit_for_print(sheet) -> None:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             lines = layout.text_lines(cell.value, table_width, layout.NOTE_FILL)
         else:
-            lines = max([layout.text_lines(c.value, width_of[c.column - 1]) for c in texts if c.alignment.wrap_text] or [1])
+            # Bold headers run wider than plain text (the fills of layout.polish).
+            lines = max([layout.text_lines(c.value, width_of[c.column - 1], layout.WRAP_FILL if c.font.b else layout.NOTE_FILL) for c in texts if c.alignment.wrap_text] or [1])
         current = sheet.row_dimensions[row[0].row].height
         if lines > 1 and (current or 0) < lines * layout.LINE_HEIGHT:
             sheet.row_dimensions[row[0].row].height = lines * layout.LINE_HEIGHT
