@@ -33,11 +33,13 @@ FORMAT_WEIGHT = "0.00%"
 FORMAT_SCORE = "#,##0"
 
 WIDTH_CODE = 6
-WIDTH_NAME = 38
+WIDTH_NAME = 32
 WIDTH_VALUE = 9
 WIDTH_SENTENCE = 80
 #: Columns the Analysis sheet sizes (A, B, then this many value columns).
 VALUE_COLUMNS = 24
+#: The last column of the widest table (the correlation matrices: code, name, 10 dimensions).
+LAST_COLUMN = 12
 
 
 class _Section:
@@ -51,6 +53,16 @@ class _Section:
         self.bold: list[tuple[int, int, int, int]] = [(0, 1, 0, 1)]
         self.formats: list[tuple[tuple[int, int, int, int], str]] = []
         self.scales: list[tuple[int, int, int, int]] = []
+        #: Boxes merged into one wrapped cell: a long text that ends its row runs on
+        #: over the sheet's last columns.
+        self.merges: list[tuple[int, int, int, int]] = []
+        #: Column B holds names of the framework (dimensions, variables, indicators) that
+        #: wrap; False for a section with a row per city (city names fit).
+        self.names_wrap = True
+
+    def run_on(self, rows: tuple[int, int], column: int) -> None:
+        """Each of ``rows`` wraps its text in ``column`` across the rest of the table."""
+        self.merges += [(row, column, row, LAST_COLUMN) for row in range(rows[0], rows[1] + 1)]
 
     def header(self, values: list) -> None:
         self.rows.append(list(values))
@@ -109,10 +121,15 @@ def _assemble(name: str, after: str, head: list[list], sections: list[_Section])
     bold = [f"A{len(head) + 1}:A{len(head) + 1}"]
     formats: dict[str, str] = {}
     scales: list[str] = []
+    merged: list[str] = []
+    wrap: list[str] = []
     for section, start in zip(sections, starts):
         rows.extend(section.rows)
         rows.append([])
         bold += [_area(start, box) for box in section.bold]
+        merged += [_area(start, box) for box in section.merges]
+        if section.names_wrap and len(section.rows) > 1:  # names wrap in column B
+            wrap.append(f"B{start + 1}:B{start + len(section.rows) - 1}")
         for box, number_format in section.formats:
             formats[_area(start, box)] = number_format
         scales += [_area(start, box) for box in section.scales]
@@ -128,8 +145,8 @@ def _assemble(name: str, after: str, head: list[list], sections: list[_Section])
         widths=widths,
         freeze="C1",
         color_scales=scales,
-        # Names (variables, indicators, definitions) wrap in their column.
-        wrap=[f"B{starts[0] if starts else 1}:B{len(cells)}"],
+        wrap=wrap + merged,
+        merged=merged,
     )
 
 
@@ -184,6 +201,7 @@ def _cities_section(analysis: Analysis) -> _Section:
         f"SD: sample standard deviation of the city's dimension scores (small = balanced). Top {top}: dimensions in which the city ranks {top}th or better (ties included). "
         "Lift = overall rank minus rank in the dimension, in places; the strongest lift is the dimension that puts the city furthest above its overall rank.",
     )
+    section.names_wrap = False  # a row per city
     section.header(["Rank", "City", "Overall", "Tier", "SD", f"Top {top} count", "Lift (places)", "Dimension rank", "Strongest lift"])
     # Looked up in dicts: a row Series per city (.loc) and .at per cell took 0.01 s of a
     # Recalculate of the 2025 master.
@@ -219,6 +237,7 @@ def _lift_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
         "a negative lift means the dimension holds the city back.",
     )
     lifts = analysis.lifts
+    section.names_wrap = False  # a row per city
     section.header(["Rank", "City", *[codes[d] for d in lifts.columns]])
     cities = analysis.tiers.index
     values = lifts.reindex(cities).to_numpy(dtype=object).tolist()  # one read, not one per cell
@@ -269,6 +288,7 @@ def _tiers_section(analysis: Analysis) -> _Section:
     span = section.body(rows)
     section.format(span, 3, 3, FORMAT_SCORE)
     section.format(span, 5, 6, FORMAT_SCORE)
+    section.run_on(span, 7)
     return section
 
 
@@ -298,6 +318,7 @@ def _coverage_sections(analysis: Analysis, codes: dict[str, str]) -> list[_Secti
         for city, row in records(analysis.city_coverage)
     ]
     cities = _Section("Audit: data coverage per city", f"Share of the framework's input columns in which the city has a value; flagged below {threshold:.0%}." + _same_basis(rows))
+    cities.names_wrap = False  # a row per city
     cities.header(["", "City", "With value", "Columns", "Share", "Flag", "Basis"][: len(rows[0]) if rows else 7])
     span = cities.body(rows)
     cities.format(span, 5, 5, FORMAT_SHARE)
@@ -346,6 +367,7 @@ def _reliability_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
     section.format(span, 4, 4, FORMAT_R)
     section.format(span, 5, 5, FORMAT_SHARE)
     section.format(span, 6, 7, FORMAT_R)
+    section.run_on(span, 8)
     return section
 
 
@@ -366,6 +388,7 @@ def _weights_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
         ]
     )
     section.format(span, 5, 7, FORMAT_WEIGHT)
+    section.run_on(span, 8)
     return section
 
 

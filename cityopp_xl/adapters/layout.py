@@ -573,7 +573,7 @@ def _reconciliation_sheet(reconciliation: pd.DataFrame, run_time: str, after: st
             f"F{diff_header_row + 1}:F{len(rows)}": "0",
         },
         wrap=[f"A{diff_header_row}:G{diff_header_row}", f"A{all_header_row}:G{all_header_row}"],
-        widths={"A": 26, "B": WIDTH_CITY, "C": 11, "D": 11, "E": 11, "F": 13, "G": 58},
+        widths={"A": 26, "B": WIDTH_CITY, "C": 11, "D": 11, "E": 11, "F": 13, "G": 64},
         freeze="A5",
         print_area=f"A1:G{printed}",
     )
@@ -635,7 +635,7 @@ def _log_sheet(pipeline: Pipeline, problems: list[Problem], reconciliation: pd.D
         after=after,
         cells=_rect(rows),
         bold=["A4:B4", f"A{step_header}:H{step_header}", f"A{rules_header}:E{rules_header}"],
-        widths={"A": 30, "B": 40, "C": 18, "D": 18, "E": 40},
+        widths={"A": 48, "B": 40, "C": 18, "D": 18, "E": 40},
         print_area=f"A1:E{printed}",
     )
 
@@ -658,6 +658,7 @@ def problems_sheet(problems: list[Problem], run_time: str | None = None, after: 
         cells=_rect(rows),
         bold=["A4:D4"],
         widths={"A": 24, "B": 50, "C": 60, "D": 10},
+        wrap=[f"B5:C{max(len(rows), 5)}"],  # what was found and expected, in full
         freeze="A5",
     )
 
@@ -945,11 +946,9 @@ def polish(output: SheetOutput) -> SheetOutput:
     for area in output.merged:
         rows, columns = _areas(area)
         span[rows[0], columns[0]] = sum(width_of(c) for c in columns)
-    header_rows = {row for area in _header_areas(output) for row in _areas(area)[0]}
 
-    def size(areas: list[str]) -> set[int]:
-        """Heights of the rows of wrapped ``areas``; returns the body rows made taller."""
-        taller = set()
+    def size(areas: list[str]) -> None:
+        """Heights of the rows of wrapped ``areas``."""
         for area in areas:
             rows, columns = _areas(area)
             for row in rows:
@@ -958,23 +957,11 @@ def polish(output: SheetOutput) -> SheetOutput:
                 cells = output.cells[row - 1]
                 fill = WRAP_FILL if row in bold_rows else NOTE_FILL  # bold headers run wider
                 lines = max((text_lines(cells[c - 1], span.get((row, c)) or width_of(c), fill) for c in columns if c - 1 < len(cells) and isinstance(cells[c - 1], str)), default=1)
+                # Every row of the area, of one line or more: the number of heights must
+                # not depend on the text (one formatting call each in Excel).
                 heights[row] = max(heights.get(row, LINE_HEIGHT), lines * LINE_HEIGHT)
-                if lines > 1 and row > 3 and row not in header_rows and table_columns > 1:
-                    taller.add(row)
-        return taller
 
-    # A body row made taller by a wrapped text wraps whole, so its cells stand level at
-    # the top (a wrapped cell is aligned to the top, the others would sit at the bottom).
-    taller = size(output.wrap)
-    whole = [f"A{first}:{column_letter(table_columns)}{last}" for first, last in _runs(taller)]
-    output.wrap = output.wrap + [area for area in whole if area not in output.wrap]
-    for row in sorted(taller):  # a text ending the row wraps across the rest of the table
-        cells = output.cells[row - 1]
-        end = _last_filled(cells)
-        if 0 < end < table_columns and isinstance(cells[end - 1], str) and (row, end) not in span:
-            output.merged = output.merged + [f"{column_letter(end)}{row}:{column_letter(table_columns)}{row}"]
-            span[row, end] = sum(width_of(c) for c in range(end, table_columns + 1))
-    size(whole)
+    size(output.wrap)
     merged = list(output.merged)
     if table_columns > 1:
         last = column_letter(table_columns)
@@ -1023,13 +1010,13 @@ def _fit_columns(output: SheetOutput, widths: dict[int, float], table_columns: i
     """Size the printed columns to their content, so no printed text is cut off.
 
     * Header rows wrap, and a header's column is as wide as its longest word.
-    * A text longer than its column and the empty cells to its right: when it ends its
-      row, it is merged across to the table's last column and wraps there (a list of
-      cities, a definition); otherwise its column widens up to :data:`MAX_TEXT_WIDTH`,
-      and a text longer still wraps in it.
+    * A column widens, up to :data:`MAX_TEXT_WIDTH`, for a text longer than it and the
+      empty cells to its right inside the table (a renderer wraps or merges longer text).
 
-    Only the printed rows count (the print area, when the renderer set one). Widths only
-    grow; ``widths`` is changed in place and written back to ``output.widths``.
+    Only widths change here, never the number of merged or wrapped areas, which must not
+    depend on the data (one formatting call each in Excel). Only the printed rows count
+    (the print area, when the renderer set one). Widths only grow; ``widths`` is changed in
+    place and written back to ``output.widths``.
     """
     if table_columns < 2:
         return
@@ -1039,7 +1026,7 @@ def _fit_columns(output: SheetOutput, widths: dict[int, float], table_columns: i
     width_of = lambda column: widths.get(column, DEFAULT_WIDTH)  # noqa: E731
     headers = _header_areas(output)
     header_rows = {row for area in headers for row in _areas(area)[0]}
-    wrapped = {(row, column) for area in output.wrap for row in _areas(area)[0] for column in _areas(area)[1]}
+    wrapped = {(row, column) for area in output.wrap + output.merged for row in _areas(area)[0] for column in _areas(area)[1]}
     for area in headers:
         rows, columns = _areas(area)
         for row in rows:
@@ -1049,8 +1036,6 @@ def _fit_columns(output: SheetOutput, widths: dict[int, float], table_columns: i
                 if isinstance(value, str) and not value.startswith("="):
                     widths[column] = max(width_of(column), min(math.ceil(_longest_word(value) / WRAP_FILL), MAX_TEXT_WIDTH))
     output.wrap = output.wrap + [area for area in headers if area not in output.wrap]
-    tall_rows: set[int] = set()
-    merged = list(output.merged)
     for number, row in enumerate(output.cells[:last_row], start=1):
         if number <= 3 or number in header_rows or len(row) - row.count(None) < 2:
             continue  # the title rows, headers (wrapped) and notes (merged by polish)
@@ -1061,33 +1046,11 @@ def _fit_columns(output: SheetOutput, widths: dict[int, float], table_columns: i
             free = column + 1
             while free <= table_columns and (free > len(row) or row[free - 1] is None):
                 free += 1
-            room = sum(width_of(c) for c in range(column, free))
-            if text_lines(value, room, NOTE_FILL) == 1:
-                continue
-            if free > table_columns and free - column > 1:  # ends its row: wrap across the rest
-                merged.append(f"{column_letter(column)}{number}:{column_letter(table_columns)}{number}")
-                tall_rows.add(number)  # its height: polish, from the final widths
-                continue
-            spare = room - width_of(column)
-            widths[column] = min(max(width_of(column), math.ceil(len(value) / NOTE_FILL) + 1 - spare), max(width_of(column), MAX_TEXT_WIDTH))
-            if text_lines(value, spare + widths[column], NOTE_FILL) > 1:
-                tall_rows.add(number)
+            spare = sum(width_of(c) for c in range(column + 1, free))
+            needed = math.ceil(len(value) / NOTE_FILL) + 1 - spare
+            if needed > width_of(column):
+                widths[column] = min(needed, max(width_of(column), MAX_TEXT_WIDTH))
     output.widths = {column_letter(c): w for c, w in sorted(widths.items())}
-    output.merged = merged
-    # Text longer than the widest column wraps. Its whole row wraps, so that every cell of
-    # the row stands at its top: runs of such rows, one area each.
-    output.wrap = output.wrap + [f"A{first}:{column_letter(table_columns)}{last}" for first, last in _runs(tall_rows)]
-
-
-def _runs(rows) -> list[tuple[int, int]]:
-    """Runs of consecutive row numbers, as (first, last)."""
-    runs: list[tuple[int, int]] = []
-    for row in sorted(rows):
-        if runs and runs[-1][1] == row - 1:
-            runs[-1] = (runs[-1][0], row)
-        else:
-            runs.append((row, row))
-    return runs
 
 
 def _fit_pages(output: SheetOutput, width_of, table_columns: int) -> None:
@@ -1212,12 +1175,13 @@ def _space_text_after_numbers(output: SheetOutput, number_headers: list[str]) ->
         header = output.cells[row - 1]
         if column > len(header) or not isinstance(header[column - 1], str):
             continue
+        if not any(row in rows_ and column in columns_ for rows_, columns_ in map(_areas, output.bold)):
+            continue  # not a header of the same table (a bar, a chart's labels)
         last = row
         while last < len(output.cells) and any(v is not None for v in output.cells[last]):
             last += 1
-        body = [output.cells[r][column - 1] for r in range(row, last) if column - 1 < len(output.cells[r])]
-        if any(isinstance(v, (int, float)) and not isinstance(v, bool) for v in body):
-            continue  # a column of numbers after all (its header stands over text)
+        # Decided from the headers alone: the number of formats must not depend on the data
+        # (a text format leaves numbers as they are).
         output.number_formats = {**output.number_formats, f"{column_letter(column)}{row}:{column_letter(column)}{last}": TEXT_AFTER_NUMBERS}
 
 
