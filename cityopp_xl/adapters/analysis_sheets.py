@@ -59,10 +59,13 @@ class _Section:
         #: Column B holds names of the framework (dimensions, variables, indicators) that
         #: wrap; False for a section with a row per city (city names fit).
         self.names_wrap = True
+        #: Body rows (first, last; relative) that wrap in every column.
+        self.rows_wrap: tuple[int, int] | None = None
 
     def run_on(self, rows: tuple[int, int], column: int) -> None:
         """Each of ``rows`` wraps its text in ``column`` across the rest of the table."""
         self.merges += [(row, column, row, LAST_COLUMN) for row in range(rows[0], rows[1] + 1)]
+        self.rows_wrap = rows  # its rows wrap whole, so that their cells stand level at the top
 
     def header(self, values: list) -> None:
         self.rows.append(list(values))
@@ -128,7 +131,9 @@ def _assemble(name: str, after: str, head: list[list], sections: list[_Section])
         rows.append([])
         bold += [_area(start, box) for box in section.bold]
         merged += [_area(start, box) for box in section.merges]
-        if section.names_wrap and len(section.rows) > 1:  # names wrap in column B
+        if section.rows_wrap:
+            wrap.append(_area(start, (section.rows_wrap[0], 1, section.rows_wrap[1], LAST_COLUMN)))
+        elif section.names_wrap and len(section.rows) > 1:  # names wrap in column B
             wrap.append(f"B{start + 1}:B{start + len(section.rows) - 1}")
         for box, number_format in section.formats:
             formats[_area(start, box)] = number_format
