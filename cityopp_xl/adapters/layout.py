@@ -658,7 +658,7 @@ def problems_sheet(problems: list[Problem], run_time: str | None = None, after: 
         cells=_rect(rows),
         bold=["A4:D4"],
         widths={"A": 24, "B": 50, "C": 60, "D": 10},
-        wrap=[f"B5:C{max(len(rows), 5)}"],  # what was found and expected, in full
+        wrap=[f"A5:D{max(len(rows), 5)}"],  # what was found and expected, in full; each row level at the top
         freeze="A5",
     )
 
