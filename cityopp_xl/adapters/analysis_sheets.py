@@ -32,11 +32,14 @@ FORMAT_SHARE = "0%"
 FORMAT_WEIGHT = "0.00%"
 FORMAT_SCORE = "#,##0"
 
-WIDTH_CODE = 8
-WIDTH_NAME = 38
-WIDTH_VALUE = 15
+WIDTH_CODE = 6
+WIDTH_NAME = 32
+WIDTH_VALUE = 9
+WIDTH_SENTENCE = 80
 #: Columns the Analysis sheet sizes (A, B, then this many value columns).
 VALUE_COLUMNS = 24
+#: The last column of the widest table (the correlation matrices: code, name, 10 dimensions).
+LAST_COLUMN = 12
 
 
 class _Section:
@@ -50,6 +53,19 @@ class _Section:
         self.bold: list[tuple[int, int, int, int]] = [(0, 1, 0, 1)]
         self.formats: list[tuple[tuple[int, int, int, int], str]] = []
         self.scales: list[tuple[int, int, int, int]] = []
+        #: Boxes merged into one wrapped cell: a long text that ends its row runs on
+        #: over the sheet's last columns.
+        self.merges: list[tuple[int, int, int, int]] = []
+        #: Column B holds names of the framework (dimensions, variables, indicators) that
+        #: wrap; False for a section with a row per city (city names fit).
+        self.names_wrap = True
+        #: Body rows (first, last; relative) that wrap in every column.
+        self.rows_wrap: tuple[int, int] | None = None
+
+    def run_on(self, rows: tuple[int, int], column: int) -> None:
+        """Each of ``rows`` wraps its text in ``column`` across the rest of the table."""
+        self.merges += [(row, column, row, LAST_COLUMN) for row in range(rows[0], rows[1] + 1)]
+        self.rows_wrap = rows  # its rows wrap whole, so that their cells stand level at the top
 
     def header(self, values: list) -> None:
         self.rows.append(list(values))
@@ -108,10 +124,17 @@ def _assemble(name: str, after: str, head: list[list], sections: list[_Section])
     bold = [f"A{len(head) + 1}:A{len(head) + 1}"]
     formats: dict[str, str] = {}
     scales: list[str] = []
+    merged: list[str] = []
+    wrap: list[str] = []
     for section, start in zip(sections, starts):
         rows.extend(section.rows)
         rows.append([])
         bold += [_area(start, box) for box in section.bold]
+        merged += [_area(start, box) for box in section.merges]
+        if section.rows_wrap:
+            wrap.append(_area(start, (section.rows_wrap[0], 1, section.rows_wrap[1], LAST_COLUMN)))
+        elif section.names_wrap and len(section.rows) > 1:  # names wrap in column B
+            wrap.append(f"B{start + 1}:B{start + len(section.rows) - 1}")
         for box, number_format in section.formats:
             formats[_area(start, box)] = number_format
         scales += [_area(start, box) for box in section.scales]
@@ -127,6 +150,8 @@ def _assemble(name: str, after: str, head: list[list], sections: list[_Section])
         widths=widths,
         freeze="C1",
         color_scales=scales,
+        wrap=wrap + merged,
+        merged=merged,
     )
 
 
@@ -183,6 +208,7 @@ def _cities_section(analysis: Analysis) -> _Section:
         f"SD: sample standard deviation of the city's dimension scores (small = balanced). Top {top}: dimensions in which the city ranks {top}th or better (ties included). "
         "Lift = overall rank minus rank in the dimension, in places; the strongest lift is the dimension that puts the city furthest above its overall rank.",
     )
+    section.names_wrap = False  # a row per city
     section.header(["Rank", "City", "Overall", "Tier", "SD", f"Top {top} count", "Lift (places)", "Dimension rank", "Strongest lift"])
     # Looked up in dicts: a row Series per city (.loc) and .at per cell took 0.01 s of a
     # Recalculate of the 2025 master.
@@ -218,6 +244,7 @@ def _lift_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
         "a negative lift means the dimension holds the city back.",
     )
     lifts = analysis.lifts
+    section.names_wrap = False  # a row per city
     section.header(["Rank", "City", *[codes[d] for d in lifts.columns]])
     cities = analysis.tiers.index
     values = lifts.reindex(cities).to_numpy(dtype=object).tolist()  # one read, not one per cell
@@ -268,17 +295,13 @@ def _tiers_section(analysis: Analysis) -> _Section:
     span = section.body(rows)
     section.format(span, 3, 3, FORMAT_SCORE)
     section.format(span, 5, 6, FORMAT_SCORE)
+    section.run_on(span, 7)
     return section
 
 
 def _coverage_sections(analysis: Analysis, codes: dict[str, str]) -> list[_Section]:
     threshold = analysis.params["coverage_threshold"]
     coverage = analysis.indicator_coverage
-    section = _Section(
-        "Audit: data coverage per input column",
-        f"Share of cities with a value; flagged below {threshold:.0%}. Pre-scored variables are measured on their given scores: their raw indicator values are not in the inputs.",
-    )
-    section.header(["Code", "Variable", "Input", "With value", "Cities", "Share", "Flag", "Basis"])
     rows = [
         [
             codes[row["dimension"]],
@@ -292,18 +315,32 @@ def _coverage_sections(analysis: Analysis, codes: dict[str, str]) -> list[_Secti
         ]
         for key, row in records(coverage)
     ]
+    note = f"Share of cities with a value; flagged below {threshold:.0%}. Pre-scored variables are measured on their given scores: their raw indicator values are not in the inputs."
+    section = _Section("Audit: data coverage per input column", note + _same_basis(rows))
+    section.header(["Code", "Variable", "Input", "With value", "Cities", "Share", "Flag", "Basis"][: len(rows[0]) if rows else 8])
     span = section.body(rows)
     section.format(span, 6, 6, FORMAT_SHARE)
-    cities = _Section("Audit: data coverage per city", f"Share of the framework's input columns in which the city has a value; flagged below {threshold:.0%}.")
-    cities.header(["", "City", "With value", "Columns", "Share", "Flag", "Basis"])
-    span = cities.body(
-        [
-            ["", city, row["with_value"], row["columns"], row["share"], "below threshold" if row["below_threshold"] else "", row["basis"]]
-            for city, row in records(analysis.city_coverage)
-        ]
-    )
+    rows = [
+        ["", city, row["with_value"], row["columns"], row["share"], "below threshold" if row["below_threshold"] else "", row["basis"]]
+        for city, row in records(analysis.city_coverage)
+    ]
+    cities = _Section("Audit: data coverage per city", f"Share of the framework's input columns in which the city has a value; flagged below {threshold:.0%}." + _same_basis(rows))
+    cities.names_wrap = False  # a row per city
+    cities.header(["", "City", "With value", "Columns", "Share", "Flag", "Basis"][: len(rows[0]) if rows else 7])
+    span = cities.body(rows)
     cities.format(span, 5, 5, FORMAT_SHARE)
     return [section, cities]
+
+
+def _same_basis(rows: list[list]) -> str:
+    """When every row has the same basis (its last cell), the sentence that says it once,
+    and the rows without it: one line of the note instead of a column repeating it."""
+    bases = {row[-1] for row in rows}
+    if len(rows) < 2 or len(bases) != 1:
+        return ""
+    for row in rows:
+        del row[-1]
+    return f" Basis of every row: {bases.pop()}."
 
 
 def _pairs_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
@@ -337,6 +374,7 @@ def _reliability_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
     section.format(span, 4, 4, FORMAT_R)
     section.format(span, 5, 5, FORMAT_SHARE)
     section.format(span, 6, 7, FORMAT_R)
+    section.run_on(span, 8)
     return section
 
 
@@ -357,6 +395,7 @@ def _weights_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
         ]
     )
     section.format(span, 5, 7, FORMAT_WEIGHT)
+    section.run_on(span, 8)
     return section
 
 
@@ -424,7 +463,9 @@ def insights_sheet(analysis: Analysis, run_time: str, after: str = SHEET_ANALYSI
         after=after,
         cells=cells,
         bold=["A4:C4"],
-        widths={"A": 30, "B": 34, "C": 160},
+        # The sentences wrap in a column a landscape page prints at full size.
+        widths={"A": 22, "B": 28, "C": WIDTH_SENTENCE},
+        wrap=[f"A5:C{max(len(cells), 5)}"],
         freeze="A5",
         print_title_rows="4:4",
     )

@@ -400,15 +400,15 @@ def _tab_and_breaks(sheet, output: layout.SheetOutput) -> None:
 
 def _print_setup(book, sheet, output: layout.SheetOutput) -> None:
     """Desktop Excel on Windows: the print settings the file writer gives every output
-    sheet (landscape A4, pages across and down, repeated header rows and columns, the
-    sheet's name and page number in the footer, manual page breaks) and the tab colour.
+    sheet (A4 in its orientation, pages across and down, repeated header rows and columns,
+    the sheet's name and page number in the footer, manual page breaks) and the tab colour.
     xlwings Server has no page setup nor tab colour; a sheet rewritten in place keeps the
     settings it had."""
     if _is_remote(book):
         return
     try:
         setup = sheet.api.PageSetup
-        setup.Orientation = 2  # xlLandscape
+        setup.Orientation = 1 if output.orientation == "portrait" else 2  # xlPortrait, xlLandscape
         setup.PaperSize = 9  # xlPaperA4
         scale = layout.print_scale(output)
         if scale:  # manual page breaks: a fixed scale (fitting to pages would ignore them)

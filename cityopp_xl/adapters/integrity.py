@@ -332,6 +332,7 @@ def format_fingerprint(output: layout.SheetOutput) -> str:
         output.print_title_columns,
         output.pages_wide,
         output.pages_tall,
+        output.orientation,
         output.formulas,
         sorted(output.formula_cells),
         sorted(output.links.items()),

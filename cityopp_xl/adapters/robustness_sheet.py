@@ -149,6 +149,9 @@ def robustness_sheet(pipeline: Pipeline, result: core.Robustness, run_time: str,
         wrap=[f"C{family_header}:G{family_header}", f"C{crossing_header}:G{crossing_header}"],
         color_scales=[bar_area],
         print_title_rows=f"{HEADER_ROW}:{HEADER_ROW}",
+        # The scenario names of each best and worst rank are for the screen: lists too long
+        # for a printed cell (`cityopp robustness` writes them all).
+        print_area=f"A1:{column_letter(after_bar - 1)}{len(rows)}",
     )
 
 

@@ -661,7 +661,7 @@ def _page(output: layout.SheetOutput) -> str:
     scale_attribute = f' scale="{scale}"' if scale else ""
     return (
         '<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.6" header="0.25" footer="0.3"/>'
-        f'<pageSetup paperSize="9"{scale_attribute} fitToWidth="{output.pages_wide}" fitToHeight="{fit_height}" orientation="landscape"/>'
+        f'<pageSetup paperSize="9"{scale_attribute} fitToWidth="{output.pages_wide}" fitToHeight="{fit_height}" orientation="{output.orientation}"/>'
         "<headerFooter><oddFooter>&amp;C&amp;8&amp;A, page &amp;P of &amp;N</oddFooter></headerFooter>"
     ) + _row_breaks(output)
 

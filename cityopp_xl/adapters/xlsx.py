@@ -305,7 +305,7 @@ def write_sheet(sheet, output: layout.SheetOutput) -> None:
         sheet.column_dimensions[letter].width = width
     if output.freeze:
         sheet.freeze_panes = output.freeze
-    landscape(sheet, pages_wide=output.pages_wide, pages_tall=output.pages_tall)
+    landscape(sheet, pages_wide=output.pages_wide, pages_tall=output.pages_tall, orientation=output.orientation)
     scale = layout.print_scale(output)
     if scale:  # manual page breaks: a fixed scale (fitting to pages would ignore them)
         sheet.page_setup.scale = scale
@@ -410,12 +410,13 @@ def correlation_color_scale() -> ColorScaleRule:
     )
 
 
-def landscape(sheet, pages_wide: int = 1, pages_tall: int = 0) -> None:
-    """Print on landscape A4 pages, ``pages_wide`` pages across and ``pages_tall`` down (0:
-    as many as needed), with the sheet's name and the page number in the footer."""
+def landscape(sheet, pages_wide: int = 1, pages_tall: int = 0, orientation: str = "landscape") -> None:
+    """Print on A4 pages (landscape unless ``orientation`` says portrait), ``pages_wide``
+    pages across and ``pages_tall`` down (0: as many as needed), with the sheet's name and
+    the page number in the footer."""
     from openpyxl.worksheet.page import PageMargins
 
-    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.orientation = orientation
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = pages_wide
     sheet.oddFooter.center.text = "&A, page &P of &N"
@@ -613,11 +614,16 @@ def write_input_workbook(
     for row in frame.itertuples(index=False):
         sheet.append([layout.cell_value(v) if v != "" else None for v in row])
     _add_table(sheet, "Framework", layout.TABLE_HEADER_ROW, len(frame.columns), len(frame))
-    for letter, width in zip("ABCDEFGHIJK", (6, 26, 34, 60, 11, 8, 24, 10, 10, 10, 40)):
+    # Names and sources wrap in columns sized for a landscape page; codes keep their width.
+    for letter, width in zip("ABCDEFGHIJK", (5, 20, 26, 44, 10, 7, 20, 10, 9, 10, 26)):
         sheet.column_dimensions[letter].width = width
+    for row in sheet[f"A{layout.TABLE_HEADER_ROW + 1}:K{layout.TABLE_HEADER_ROW + len(frame)}"]:
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=cell.column_letter in "BCDGK", vertical="top")
     sheet.freeze_panes = "A4"
     printed = framework_print_columns(frame)
     sheet.print_area = f"A1:{get_column_letter(printed)}{layout.TABLE_HEADER_ROW + max(len(frame), 1)}"
+    sheet.print_title_rows = f"{layout.TABLE_HEADER_ROW}:{layout.TABLE_HEADER_ROW}"
 
     sheet = book.create_sheet(layout.SHEET_CITIES)
     _title_rows(sheet, "Cities", "The cities of this edition, in edition order. Every data sheet has one row per city, spelled exactly as here.")
@@ -627,6 +633,7 @@ def write_input_workbook(
     _add_table(sheet, "Cities", layout.TABLE_HEADER_ROW, 2, len(cities))
     sheet.column_dimensions["A"].width = layout.WIDTH_CITY
     sheet.column_dimensions["B"].width = 16
+    sheet.print_title_rows = f"{layout.TABLE_HEADER_ROW}:{layout.TABLE_HEADER_ROW}"
 
     sheet = book.create_sheet(layout.SHEET_SETTINGS)
     _title_rows(sheet, "Settings", "Overall tiers: a city is in the first tier whose minimum overall score it reaches; otherwise in the 'other tier'.")
@@ -647,7 +654,11 @@ def write_input_workbook(
             sheet.append([city, *[layout.cell_value(published.at[city, c]) for c in columns[1:]]])
         _add_table(sheet, "Published", layout.TABLE_HEADER_ROW, len(columns), len(cities))
         sheet.column_dimensions["A"].width = layout.WIDTH_CITY
+        for column in range(2, len(columns) + 1):  # dimension names wrap over their figures
+            sheet.column_dimensions[get_column_letter(column)].width = layout.WIDTH_SCORE
+            sheet.cell(row=layout.TABLE_HEADER_ROW, column=column).alignment = Alignment(wrap_text=True, vertical="top", horizontal="right")
         sheet.freeze_panes = "B4"
+        sheet.print_title_rows = f"{layout.TABLE_HEADER_ROW}:{layout.TABLE_HEADER_ROW}"
 
     if transcription is not None:
         sheet = book.create_sheet(layout.SHEET_TRANSCRIPTION)
@@ -716,7 +727,7 @@ def write_input_workbook(
         sheet.print_title_rows = f"{layout.DATA_HEADER_ROW - 1}:{layout.DATA_HEADER_ROW}"
         sheet.print_title_cols = "A:A"
     for sheet in book.worksheets:
-        landscape(sheet, pages_tall=layout.pages_tall(len(cities)) if sheet.print_title_rows else 0)
+        _fit_for_print(sheet)
     from . import presentation  # presentation imports this module
 
     shows = presentation.add_presentation_sheets(book, framework, [city for city, _ in cities])
@@ -730,6 +741,43 @@ def write_input_workbook(
 
     order_font_children(path)  # openpyxl writes a font's children out of the schema's order
     presentation.save_cached_values(path, shows)  # openpyxl saves formulas without values
+
+
+def _fit_for_print(sheet) -> None:
+    """Print an input sheet readable and uncut: text in a wrapping cell makes its row as
+    tall as its lines; a note (a text alone in column A, wider than the table) wraps across
+    the table; the orientation and pages come from :func:`layout.page_fit`, a table with a
+    repeated header filling whole pages. The same estimates as :func:`layout.polish`."""
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
+
+    columns = sheet.max_column
+    width_of = [sheet.column_dimensions[get_column_letter(c)].width or layout.DEFAULT_WIDTH for c in range(1, columns + 1)]
+    table_width = sum(width_of)
+    for row in sheet.iter_rows(min_row=2):
+        lines = 1
+        texts = [cell for cell in row if isinstance(cell.value, str)]
+        if len(texts) == 1 and texts[0].column == 1 and sum(cell.value is not None for cell in row) == 1 and len(texts[0].value) > width_of[0]:
+            cell = texts[0]
+            if columns > 1:
+                sheet.merge_cells(start_row=cell.row, start_column=1, end_row=cell.row, end_column=columns)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            lines = layout.text_lines(cell.value, table_width, layout.NOTE_FILL)
+        else:
+            # Bold headers run wider than plain text (the fills of layout.polish).
+            lines = max([layout.text_lines(c.value, width_of[c.column - 1], layout.WRAP_FILL if c.font.b else layout.NOTE_FILL) for c in texts if c.alignment.wrap_text] or [1])
+        current = sheet.row_dimensions[row[0].row].height
+        if lines > 1 and (current or 0) < lines * layout.LINE_HEIGHT:
+            sheet.row_dimensions[row[0].row].height = lines * layout.LINE_HEIGHT
+    height_of = lambda number: sheet.row_dimensions[number].height or (layout.TITLE_FONT_SIZE * 1.35 if number == 1 else layout.LINE_HEIGHT)  # noqa: E731
+    height = sum(height_of(number) for number in range(1, sheet.max_row + 1))
+    title_height = 0.0
+    if sheet.print_title_rows:
+        first, _, last = sheet.print_title_rows.replace("$", "").partition(":")
+        title_height = sum(height_of(number) for number in range(int(first), int(last or first) + 1))
+    width = sum(layout.column_points(w) for w in width_of)
+    orientation, tall = layout.page_fit(width, height, title_height)
+    landscape(sheet, pages_tall=tall, orientation=orientation)
 
 
 def _about(sheet, title: str, framework: Framework, about: list[str]) -> None:
