@@ -13,7 +13,7 @@ from . import layout
 HEADER = ["Kind", "Note", "City", "Figure", "Cell", "Printed", "Workbook uses", "Why"]
 HEADER_ROW = 4
 #: Column widths (characters): the explanations wrap in the last column.
-WIDTHS = {"A": 22, "B": 14, "C": 14, "D": 38, "E": 19, "F": 19, "G": 20, "H": 66}
+WIDTHS = {"A": 22, "B": 10, "C": 14, "D": 34, "E": 17, "F": 17, "G": 17, "H": 80}
 
 
 def link_place(reference: str) -> str:
@@ -110,9 +110,6 @@ def render_data_notes(
         wrap=[f"A{first}:H{end}" for first, end in wrapped],
         freeze=f"A{HEADER_ROW + 1}",
         print_title_rows=f"{HEADER_ROW}:{HEADER_ROW}",
-        # Rows are as tall as their explanations: fit the width only, never shrink to a
-        # page count estimated from the number of rows.
-        pages_tall=last,
         links=links,
         tab_color=layout.TAB_COLORS["audit"],
     )

@@ -24,6 +24,8 @@ same numbers as Excel.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -269,7 +271,11 @@ def _print_setup(sheet, area: str, breaks: list[int], scale: int) -> None:
     page breaks when it fits a sheet to pages, and each page here is laid out to fit."""
     landscape(sheet)
     sheet.sheet_properties.pageSetUpPr.fitToPage = False
-    sheet.page_setup.scale = scale
+    # At most ``scale``, and no larger than lets the printed columns fit across the page
+    # (841.9 points of A4 landscape less the two 0.4-inch margins).
+    last = layout.column_number("".join(c for c in area.split(":")[-1] if c.isalpha()))
+    points = sum(layout.column_points(sheet.column_dimensions[column_letter(c)].width or layout.DEFAULT_WIDTH) for c in range(1, last + 1))
+    sheet.page_setup.scale = min(scale, math.floor(100 * (841.9 - 2 * 0.4 * 72) / points))
     sheet.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5, header=0.2, footer=0.25)
     sheet.print_area = area
     for row in breaks:

@@ -666,7 +666,8 @@ def write_input_workbook(
             sheet,
             "Transcription notes",
             "Figures of the printed report the workbook does not take as printed (garbled, merged or shifted in the report's text), one row per cell a note concerns; "
-            "a blank figure: the city's whole row of that table. Listed on the Data notes sheet; not used for scoring.",
+            "a blank figure: the city's whole row of that table. Not used for scoring. Listed in full on the Data notes sheet, each note with a link to its cell; "
+            "that sheet prints them, so this table is not printed (only these lines are).",
         )
         columns = list(transcription.columns)
         _header(sheet, layout.TABLE_HEADER_ROW, columns)
@@ -684,11 +685,12 @@ def write_input_workbook(
             for cell in row[6:]:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
             # A viewer that does not size rows itself (LibreOffice) would cut the notes.
-            lines = max(layout.text_lines(cell.value, 60) if cell.value else 1 for cell in row[6:])
+            lines = max(layout.text_lines(cell.value, 60, layout.NOTE_FILL) if cell.value else 1 for cell in row[6:])
             if lines > 1:
                 sheet.row_dimensions[row[0].row].height = lines * layout.LINE_HEIGHT
         sheet.freeze_panes = "D4"
         sheet.print_title_rows = f"{layout.TABLE_HEADER_ROW}:{layout.TABLE_HEADER_ROW}"
+        sheet.print_area = f"A1:H{layout.TABLE_HEADER_ROW - 1}"  # the Data notes sheet prints the notes
 
     labels = framework.column_labels()
     for position, dimension in enumerate(framework.dimensions, start=1):
