@@ -14,6 +14,7 @@ variant saved by LibreOffice goes through the same checks.
 
 from __future__ import annotations
 
+import re
 import shutil
 import struct
 import zipfile
@@ -167,10 +168,22 @@ def _parts(path: Path) -> dict[str, bytes]:
 
 
 def _owned_parts(path: Path) -> set[str]:
+    """The parts of the owned sheets, with their relationships and the parts those point to
+    (an output sheet's notes: its comments part and their drawing)."""
+    from cityopp_xl.adapters.xlsxpackage import rels_path, resolve
+
     front = FileFront(path)
     try:
         owned = front.owned()
-        return {entry.part for entry in front.package.sheets if entry.name in owned}
+        parts = {entry.part for entry in front.package.sheets if entry.name in owned}
+        for part in list(parts):
+            rels = rels_path(part)
+            if front.package.has(rels):
+                parts.add(rels)
+                for target, mode in re.findall(r'Target="([^"]+)"(?:\s+TargetMode="([^"]+)")?', front.package.read(rels).decode()):
+                    if mode != "External":
+                        parts.add(resolve(part, target))
+        return parts
     finally:
         front.close()
 

@@ -202,4 +202,7 @@ def test_one_score_format_on_every_score_table():
         outputs = {o.name: o for o in layout.render_outputs(run(inputs), [], run_time=RUN_TIME, formulas=formulas)}
         for name, output in outputs.items():
             if SCORE_SHEETS.fullmatch(name) or name in (layout.SHEET_OVERALL, layout.SHEET_RANKS, layout.SHEET_INDICATOR_SCORES):
-                assert output.number_formats and set(output.number_formats.values()) == {layout.SCORE_FORMAT}, name
+                # Scores in the one format; the city column, text after the rank, is only set off from it.
+                assert output.number_formats and set(output.number_formats.values()) - {layout.TEXT_AFTER_NUMBERS} == {layout.SCORE_FORMAT}, name
+                texts = [area for area, code in output.number_formats.items() if code == layout.TEXT_AFTER_NUMBERS]
+                assert all(area.startswith("B") for area in texts), (name, texts)

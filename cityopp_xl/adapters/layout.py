@@ -591,7 +591,7 @@ def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str, after: 
         heatmaps=[f"{column_letter(3 + i)}5:{column_letter(3 + i)}{4 + n}" for i in range(len(dimensions) + 1)],
         print_title_rows="4:4",
         widths={"A": 6, "B": WIDTH_CITY} | {column_letter(3 + i): WIDTH_SCORE for i in range(len(dimensions) + 1)} | {column_letter(len(dimensions) + 4): 13}
-        | ({column_letter(len(header)): 40} if flags else {}),
+        | ({column_letter(len(header)): max(40, min(80, math.ceil(max(map(len, flags.values())) / NOTE_FILL) + 2))} if flags else {}),
         freeze="C5",
     )
 

@@ -56,7 +56,7 @@ PALETTE = ("4E79A7", "F28E2B", "E15759", "76B7B2", "59A14F", "EDC948", "B07AA1",
 CITY_COLOR = "C00000"
 #: City profile columns: labels and names (B), score, rank, median or dimension, the places
 #: from the strongest and the weakest (F, G); the radar chart over G to P.
-PROFILE_WIDTHS = {"A": 2, "B": 51, "C": 12, "D": 9, "E": 34, "F": 9} | {chr(c): 9 for c in range(ord("G"), ord("Q"))}
+PROFILE_WIDTHS = {"A": 2, "B": 56, "C": 12, "D": 9, "E": 34, "F": 9} | {chr(c): 9 for c in range(ord("G"), ord("Q"))}
 PROFILE_LAST_COLUMN = "P"
 #: Width of the Charts table's columns of city names (a name and "and 2 more").
 CITY_NAMES_WIDTH = 15

@@ -197,7 +197,7 @@ def ranks_sheet(pipeline: Pipeline, outputs: list[layout.SheetOutput], run_time:
         live=by_name[layout.SHEET_OVERALL].live,
         bold=[f"A4:{last_col}4", f"A5:A{last_row}"],
         wrap=[f"A4:{last_col}4"],
-        number_formats={f"A5:{last_col}{last_row}": layout.SCORE_FORMAT},
+        number_formats={f"A5:A{last_row}": layout.SCORE_FORMAT, f"C5:{last_col}{last_row}": layout.SCORE_FORMAT},
         rank_scales=[f"{column_letter(c)}5:{column_letter(c)}{last_row}" for c in [1, *range(3, len(header) + 1)]],
         widths={"A": 9, "B": layout.WIDTH_CITY} | {column_letter(3 + i): layout.WIDTH_SCORE for i in range(len(dimensions))},
         freeze="C5",

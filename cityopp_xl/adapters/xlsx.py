@@ -615,11 +615,11 @@ def write_input_workbook(
         sheet.append([layout.cell_value(v) if v != "" else None for v in row])
     _add_table(sheet, "Framework", layout.TABLE_HEADER_ROW, len(frame.columns), len(frame))
     # Names and sources wrap in columns sized for a landscape page; codes keep their width.
-    for letter, width in zip("ABCDEFGHIJK", (5, 20, 26, 44, 10, 7, 20, 10, 9, 10, 26)):
+    for letter, width in zip("ABCDEFGHIJK", (5, 20, 26, 44, 10, 7, 20, 10, 12, 10, 26)):
         sheet.column_dimensions[letter].width = width
     for row in sheet[f"A{layout.TABLE_HEADER_ROW + 1}:K{layout.TABLE_HEADER_ROW + len(frame)}"]:
         for cell in row:
-            cell.alignment = Alignment(wrap_text=cell.column_letter in "BCDGK", vertical="top")
+            cell.alignment = Alignment(wrap_text=cell.column_letter in "BCDGIK", vertical="top")
     sheet.freeze_panes = "A4"
     printed = framework_print_columns(frame)
     sheet.print_area = f"A1:{get_column_letter(printed)}{layout.TABLE_HEADER_ROW + max(len(frame), 1)}"
