@@ -13,7 +13,7 @@ from . import layout
 HEADER = ["Kind", "Note", "City", "Figure", "Cell", "Printed", "Workbook uses", "Why"]
 HEADER_ROW = 4
 #: Column widths (characters): the explanations wrap in the last column.
-WIDTHS = {"A": 22, "B": 10, "C": 14, "D": 34, "E": 17, "F": 17, "G": 17, "H": 80}
+WIDTHS = {"A": 22, "B": 14, "C": 14, "D": 38, "E": 19, "F": 19, "G": 20, "H": 66}
 
 
 def link_place(reference: str) -> str:
