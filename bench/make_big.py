@@ -80,7 +80,7 @@ def big_values(framework: Framework, cities: list[tuple[str, str]], seed: int = 
     kinds = {i.id: i.direction for i in framework.indicators}
     for position, column in enumerate(columns):
         direction = kinds[column]
-        if direction.kind == "tiers":
+        if not direction.ranked:
             matrix[:, position] = rng.integers(1, len(direction.points) + 1, size=len(cities))
     matrix[rng.random(matrix.shape) < missing] = np.nan
     return pd.DataFrame(matrix, index=pd.Index([c for c, _ in cities], name="city"), columns=columns)

@@ -15,9 +15,8 @@ from typing import Iterable
 
 import pandas as pd
 
+from .direction import Direction, parse_direction
 from .errors import MethodError, Problem
-
-DIRECTIONS = ("higher", "lower", "target", "tiers")
 TIE_RULES = ("best", "worst")
 
 #: Column names of the framework table, in the order the workbook shows them.
@@ -113,24 +112,6 @@ class SheetTable:
 
 
 @dataclass(frozen=True)
-class Direction:
-    """How an indicator's raw value is turned into "larger is better".
-
-    ``kind`` is ``higher`` (x), ``lower`` (-x), ``target`` (-|x - target|) or ``tiers``
-    (the value is a tier number 1..len(points) and scores ``points[tier - 1]``).
-    """
-
-    kind: str
-    target: float | None = None
-    points: tuple[float, ...] = ()
-
-    def __str__(self) -> str:
-        if self.kind == "target":
-            return f"target:{_number_text(self.target)}"
-        return self.kind
-
-
-@dataclass(frozen=True)
 class Indicator:
     """One measured quantity; ``id`` is its key in data sheets and files."""
 
@@ -220,7 +201,7 @@ class Framework:
                         "indicator": indicator.name,
                         "direction": str(indicator.direction),
                         "ties": variable.ties,
-                        "points": ",".join(_number_text(p) for p in indicator.direction.points),
+                        "points": indicator.direction.points_text,
                         "prescored": "yes" if variable.prescored else "no",
                         "unit": indicator.unit,
                         "data_year": indicator.data_year,
@@ -238,18 +219,12 @@ class Framework:
                 "prescored": v.prescored,
                 "indicators": {
                     i.id: str(i.direction)
-                    + (f" points={','.join(_number_text(p) for p in i.direction.points)}" if i.direction.points else "")
+                    + (f" points={i.direction.points_text}" if i.direction.points else "")
                     for i in v.indicators
                 },
             }
             for v in self.variables
         }
-
-
-def _number_text(value: float | None) -> str:
-    if value is None:
-        return ""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _text(value) -> str:
@@ -262,38 +237,6 @@ def _text(value) -> str:
         if value.is_integer():
             return str(int(value))
     return str(value).strip()
-
-
-def parse_direction(text: str, points_text: str = "") -> tuple[Direction | None, list[tuple[str, str]]]:
-    """Parse a framework direction cell (and its points cell for ``tiers``).
-
-    Returns the direction (None when unusable) and a list of (found, expected) problems;
-    ``where`` is added by the caller.
-    """
-    problems: list[tuple[str, str]] = []
-    raw = text.strip()
-    lowered = raw.lower().replace(" ", "")
-    points: tuple[float, ...] = ()
-    if points_text:
-        try:
-            points = tuple(float(p) for p in re.split(r"[,;\s]+", points_text.strip()) if p)
-        except ValueError:
-            problems.append((f"points '{points_text}'", "a comma-separated list of numbers such as '60,50,40'"))
-    if lowered in ("higher", "lower"):
-        return Direction(lowered), problems
-    if lowered.startswith("target"):
-        match = re.fullmatch(r"target:([-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)", lowered)
-        if not match:
-            problems.append((f"direction '{raw}'", "'target:T' with a number T, such as 'target:0'"))
-            return None, problems
-        return Direction("target", target=float(match.group(1))), problems
-    if lowered == "tiers":
-        if not points and not problems:
-            problems.append(("direction 'tiers' with no points", "a points table such as '60,50,40,30,20,10,5' in the points column"))
-            return None, problems
-        return Direction("tiers", points=points), problems
-    problems.append((f"direction '{raw}'" if raw else "a blank direction", "higher, lower, target:T or tiers"))
-    return None, problems
 
 
 def parse_flag(text: str) -> bool | None:
@@ -374,7 +317,7 @@ def framework_from_table(table: SheetTable) -> tuple[Framework | None, list[Prob
         direction, direction_problems = parse_direction(values["direction"], values["points"])
         for found, expected in direction_problems:
             problems.append(Problem(where(row, "direction" if "points" not in found else "points"), found, expected))
-        if direction is not None and direction.kind != "tiers" and values["points"]:
+        if direction is not None and direction.ranked and values["points"]:
             problems.append(
                 Problem(where(row, "points"), f"points '{values['points']}' on a '{direction}' indicator", "points only with direction 'tiers'", "warning")
             )

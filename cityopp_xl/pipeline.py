@@ -116,12 +116,8 @@ def _changed(framework: Framework, settings: Settings, changes: dict) -> tuple[F
         indicators = []
         for indicator in variable.indicators:
             direction = indicator.direction
-            if indicator.id in directions:
-                text = directions[indicator.id]
-                kind, _, target = text.partition(":")
-                direction = Direction(kind, float(target) if target else None, direction.points)
-            if indicator.id in points:
-                direction = dataclasses.replace(direction, points=tuple(float(p) for p in points[indicator.id]))
+            if indicator.id in directions or indicator.id in points:
+                direction = _changed_direction(indicator.id, directions.get(indicator.id, str(direction)), points.get(indicator.id), direction.points)
             indicators.append(dataclasses.replace(indicator, direction=direction))
         variables.append(dataclasses.replace(variable, indicators=tuple(indicators), ties=ties.get(variable.name, variable.ties)))
     if "tiers" in changes or "other_tier" in changes:
@@ -131,6 +127,20 @@ def _changed(framework: Framework, settings: Settings, changes: dict) -> tuple[F
             settings.formulas,
         )
     return Framework(tuple(variables)), settings
+
+
+def _changed_direction(key: str, text: str, points, own: tuple[float, ...]) -> Direction:
+    """A what-if direction, read by the framework's parser: ``points`` (None: unchanged)
+    replace the indicator's ``own`` table, which a ranked direction drops. Raises
+    ValueError with the parser's message."""
+    table = [float(p) for p in (own if points is None else points)]
+    direction, problems = Direction.parse(str(text), ",".join(repr(p) for p in table))
+    if direction is not None and points is not None and direction.ranked:
+        problems.append((f"points for a '{direction}' indicator", "points only with direction 'tiers'"))
+    if problems:
+        found, expected = problems[0]
+        raise ValueError(f"change of '{key}': {found}, expected {expected}")
+    return direction
 
 
 def _record(pipeline: Pipeline, step: str, params: dict, inputs: tuple[str, ...], output: str, frame: pd.DataFrame, warnings=()) -> None:
@@ -145,7 +155,7 @@ def _score_indicators(pipeline: Pipeline) -> None:
     scored = [i for v in framework.variables if not v.prescored for i in v.indicators]
     params = {
         "directions": {i.id: str(i.direction) for i in scored},
-        "points": {i.id: list(i.direction.points) for i in scored if i.direction.kind == "tiers"},
+        "points": {i.id: list(i.direction.points) for i in scored if not i.direction.ranked},
         "missing_scores": 1,
         "ties": "best",
     }

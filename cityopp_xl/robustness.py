@@ -377,7 +377,7 @@ def _plan(pipeline: Pipeline) -> _Plan:
     for variable in framework.variables:
         if variable.prescored:
             given = variable_scores[variable.name]
-            if len(variable.indicators) == 1 and variable.indicators[0].direction.kind == "tiers":
+            if len(variable.indicators) == 1 and not variable.indicators[0].direction.ranked:
                 constant += given
                 continue
             kept = given != 1  # a given 1 stands for "no value" and stays 1
@@ -393,7 +393,7 @@ def _plan(pipeline: Pipeline) -> _Plan:
         terms: list[_Comparison] = []
         for indicator in variable.indicators:
             scores = indicator_scores[indicator.id]
-            if indicator.direction.kind == "tiers":
+            if not indicator.direction.ranked:
                 base += scores  # points do not depend on N
                 continue
             has = has_value[indicator.id]

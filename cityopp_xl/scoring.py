@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .model import Direction, Framework, Settings
+from .direction import Direction, better_columns, fifteen_digits  # noqa: F401 (fifteen_digits, the target rounding, stays importable from here)
+from .model import Framework, Settings
 
 SCORE_DTYPE = "int64"
 
@@ -24,43 +25,12 @@ SCORE_DTYPE = "int64"
 
 
 def transform(values: pd.Series | pd.DataFrame, direction: Direction) -> pd.Series | pd.DataFrame:
-    """Turn raw values into "larger is better" by the indicator's direction.
-
-    ``higher``: x; ``lower``: -x; ``target``: -|x - T|. NaN (no value) stays NaN.
-    ``tiers`` values are not ranked: use :func:`tier_scores`.
+    """Turn raw values into "larger is better" by the indicator's direction
+    (:meth:`Direction.better`: ``higher`` x; ``lower`` -x; ``target`` -|x - T| rounded to
+    15 significant digits). NaN (no value) stays NaN. ``tiers`` values are not ranked: use
+    :func:`tier_scores`.
     """
-    if direction.kind == "higher":
-        return values
-    if direction.kind == "lower":
-        return -values
-    if direction.kind == "target":
-        # A distance is rounded to 15 significant digits, the precision of the decimal
-        # inputs and of spreadsheets: |-0.3 - (-0.1)| and |0.1 - (-0.1)| are both 0.2, so
-        # the two cities tie, as they do in Excel and LibreOffice (binary arithmetic alone
-        # gives 0.19999999999999998 and 0.2 and would split them).
-        distances = (values - direction.target).abs()
-        rounded = fifteen_digits(distances.to_numpy(dtype="float64"))
-        if isinstance(values, pd.Series):
-            return -pd.Series(rounded, index=distances.index, name=distances.name)
-        return -pd.DataFrame(rounded, index=distances.index, columns=distances.columns)
-    raise ValueError(f"direction {direction} is not ranked; use tier_scores")
-
-
-def fifteen_digits(values: np.ndarray) -> np.ndarray:
-    """``float(f"{x:.15g}")`` of every value of a float array (a new array).
-
-    A whole number below 10**15 has at most 15 significant digits and stays as it is;
-    NaN and infinities stay too. Each other distinct value is formatted once: a Python
-    call per cell took 0.05 s of a scoring of 3,000 cities x 30 target indicators.
-    """
-    rounded = np.array(values, dtype="float64", order="K")
-    with np.errstate(invalid="ignore"):
-        rest = np.isfinite(rounded) & ~((np.abs(rounded) < 1e15) & (rounded == np.floor(rounded)))
-    if rest.any():
-        distinct, inverse = np.unique(rounded[rest], return_inverse=True)
-        formatted = np.array([float(f"{value:.15g}") for value in distinct.tolist()], dtype="float64")
-        rounded[rest] = formatted[inverse.ravel()]
-    return rounded
+    return direction.better(values)
 
 
 def rank_scores(better: pd.DataFrame, ties: str = "best") -> pd.DataFrame:
@@ -138,38 +108,20 @@ def score_indicators(values: pd.DataFrame, framework: Framework) -> pd.DataFrame
     (or the points of a ``tiers`` indicator). Pre-scored variables have no indicator scores.
     """
     indicators = [i for v in framework.variables if not v.prescored for i in v.indicators]
-    ranked = [i for i in indicators if i.direction.kind != "tiers"]
+    ranked = [i for i in indicators if i.direction.ranked]
     # Arrays in, one frame out: the directions applied to the columns of each kind at
     # once, and every ranked column scored in one rank (a Series per indicator made and
     # gathered again took as long as the ranking at 3,000 cities x 300 indicators).
     scores = np.empty((len(values.index), len(indicators)), dtype=SCORE_DTYPE, order="F")
     position = {i.id: p for p, i in enumerate(indicators)}
     if ranked:
-        better = _better(values[[i.id for i in ranked]].to_numpy(dtype="float64"), [i.direction for i in ranked])
+        better = better_columns(values[[i.id for i in ranked]].to_numpy(dtype="float64"), [i.direction for i in ranked])
         scored = rank_scores(pd.DataFrame(np.asfortranarray(better), index=values.index, columns=[i.id for i in ranked]), ties="best")
         scores[:, [position[i.id] for i in ranked]] = scored.to_numpy()
     for indicator in indicators:
-        if indicator.direction.kind == "tiers":
+        if not indicator.direction.ranked:
             scores[:, position[indicator.id]] = tier_scores(values[indicator.id], indicator.direction.points).to_numpy()
     return pd.DataFrame(scores, index=values.index, columns=[i.id for i in indicators])
-
-
-def _better(raw: np.ndarray, directions: list[Direction]) -> np.ndarray:
-    """:func:`transform` of the columns of ``raw`` (cities x indicators), each by its
-    direction (none of them ``tiers``), the columns of a kind at once."""
-    better = np.array(raw, dtype="float64")
-    kinds = np.array([d.kind for d in directions], dtype=object)
-    lower = np.flatnonzero(kinds == "lower")
-    if len(lower):
-        better[:, lower] = -raw[:, lower]
-    target = np.flatnonzero(kinds == "target")
-    if len(target):
-        targets = np.array([directions[p].target for p in target], dtype="float64")
-        better[:, target] = -fifteen_digits(np.abs(raw[:, target] - targets))
-    unknown = set(kinds.tolist()) - {"higher", "lower", "target"}
-    if unknown:
-        raise ValueError(f"direction {sorted(unknown)[0]} is not ranked; use tier_scores")
-    return better
 
 
 def score_variables(indicator_scores: pd.DataFrame, prescored: pd.DataFrame, framework: Framework) -> pd.DataFrame:
@@ -306,7 +258,7 @@ def find_prescored_mismatches(prescored: pd.DataFrame, framework: Framework) -> 
     # took 0.03 s of a Recalculate of the 2025 master (49 columns), four ranks 0.005 s.
     rules: dict[tuple[str, bool], list[str]] = {}
     for variable in checked:
-        if not (len(variable.indicators) == 1 and variable.indicators[0].direction.kind == "tiers"):
+        if not (len(variable.indicators) == 1 and not variable.indicators[0].direction.ranked):
             rules.setdefault((variable.ties, len(variable.indicators) == 1), []).append(variable.name)
     expected_of = {}
     for (ties, single), names in rules.items():

@@ -300,7 +300,7 @@ def read_dimension_values(
     problems += column_problems
     n = len(cities)
     prescored = {v.name for v in framework.variables_of(dimension) if v.prescored}
-    tiers = {i.id: i.direction.points for v in framework.variables_of(dimension) if not v.prescored for i in v.indicators if i.direction.kind == "tiers"}
+    tiers = {i.id: i.direction.points for v in framework.variables_of(dimension) if not v.prescored for i in v.indicators if not i.direction.ranked}
     data: dict[str, list[float]] = {}
     addresses = CellAddresses()
     column_addresses: dict = {key: table.header_address(header) for key, header in columns.items()}

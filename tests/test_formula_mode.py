@@ -76,7 +76,7 @@ def score_differences(values: dict[str, list[list]], pipeline: Pipeline) -> tupl
     rows = values[layout.SHEET_INDICATOR_SCORES]
     variable_row, header = rows[4], rows[5]
     by_header = {f"{i.id} {i.name} [{i.direction}]": i for i in framework.indicators}
-    distance = {f"{i.id} {i.name}: distance |x - {formula_module._number(i.direction.target)}|": i for i in framework.indicators if i.direction.kind == "target"}
+    distance = {f"{i.id} {i.name}: {i.direction.distance_label}": i for i in framework.indicators if i.direction.distance_label}
     seen_indicators, seen_variables = set(), set()
     single_best = {v.name: v.indicators[0].id for v in framework.variables if not v.prescored and len(v.indicators) == 1 and v.ties == "best"}
     for c, title in enumerate(header[2:], start=2):
@@ -368,11 +368,8 @@ def test_value_mode_stays_the_default(fixture_copy, tmp_path):
 
 
 def test_formula_builders():
-    assert formula_module.distance_formula("A1", -2.5) == '=IF(ISNUMBER(A1),ABS(A1-(-2.5)),"")'
-    assert formula_module.distance_formula("A1", 0.1) == '=IF(ISNUMBER(A1),ABS(A1-0.1),"")'
     assert formula_module.tier_label_formula("M5", (), "All") == '="All"'
     assert formula_module.tier_label_formula("M5", (('Say "top"', 10.5),), "Rest") == '=IF(M5>=10.5,"Say ""top""","Rest")'
-    assert formula_module.tier_formula("A1", (60.0, 50.0, 2.5)) == "=IF(ISNUMBER(A1),CHOOSE(A1,60,50,2.5),1)"
     assert formula_module._number(1e-20) == "1E-20"
     # Text that merely starts with "=" stays text in formula mode.
     assert formula_module._cells([["=not a formula", formula_module.Formula("=1")]]) == [['="=not a formula"', "=1"]]

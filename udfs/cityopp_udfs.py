@@ -21,7 +21,7 @@ from xlwings.conversion import CleanDataFromReadStage, Converter, ValueAccessor
 from xlwings.conversion.framework import Accessor
 
 from cityopp_xl import scoring
-from cityopp_xl.model import Direction, parse_direction
+from cityopp_xl.direction import Direction
 from cityopp_xl.validate import parse_number, quote_cell
 
 
@@ -248,11 +248,9 @@ def _direction(text) -> Direction:
     text = "higher" if text in (None, "") else str(text)
     if text.strip().lower() == "tiers":
         raise UdfError("for tiers use TIERSCORE(tiers, points)")
-    direction, problems = parse_direction(text)
+    direction, problems = Direction.parse(text)
     if direction is None:
         raise UdfError(f"direction {quote_cell(text)} is not higher, lower or target:T")
-    if direction.kind == "tiers":
-        raise UdfError("for tiers use TIERSCORE(tiers, points)")
     return direction
 
 

@@ -103,7 +103,7 @@ def read_values_csv(path: Path, framework: Framework) -> tuple[Inputs | None, li
                     )
         else:
             for indicator in variable.indicators:
-                if indicator.direction.kind == "tiers":
+                if not indicator.direction.ranked:
                     top = len(indicator.direction.points)
                     for city in order:
                         tier = values.at[city, indicator.id]

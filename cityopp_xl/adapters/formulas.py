@@ -40,6 +40,8 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
+from ..direction import Direction, Formula
+from ..direction import formula_number as _number
 from ..errors import CityOppError, Problem
 from ..model import Variable, column_letter, column_number, quote_sheet
 from ..pipeline import Pipeline
@@ -52,10 +54,6 @@ INDICATOR_FIRST_ROW = 7
 SCORE_FIRST_ROW = 5
 
 _ADDRESS = re.compile(r"^(?P<sheet>.+)!\$?(?P<column>[A-Z]{1,3})\$?(?P<row>\d+)$")
-
-
-class Formula(str):
-    """The text of a cell formula (starts with ``=``), as opposed to text that merely does."""
 
 
 @dataclass(frozen=True)
@@ -147,14 +145,6 @@ def find_formula_problems(inputs: Inputs, values_of: Callable[[str], list[list]]
     return problems
 
 
-def _number(value: float) -> str:
-    """A number as formula text that reads back as the same double."""
-    value = float(value)
-    if value.is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return repr(value).upper()
-
-
 def _string(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
@@ -172,26 +162,6 @@ def _cells(rows: list[list]) -> list[list]:
 
 
 # --------------------------------------------------------------------------- formulas
-
-
-def better_count(x: str, rng: str, comparison: str) -> str:
-    """The number of cities with a value strictly better than ``x``: ``>`` (higher) or ``<``."""
-    return f"SUMPRODUCT(ISNUMBER({rng})*({rng}{comparison}{x}))"
-
-
-def indicator_formula(x: str, rng: str, n: str, comparison: str) -> Formula:
-    """N minus the number of strictly better values; no value (blank or text) scores 1."""
-    return Formula(f"=IF(ISNUMBER({x}),{n}-{better_count(x, rng, comparison)},1)")
-
-
-def distance_formula(x: str, target: float) -> Formula:
-    """|x - T| for a ``target:T`` indicator, or "" (no value) when ``x`` is not a number."""
-    return Formula(f"=IF(ISNUMBER({x}),ABS({x}-{_number(target) if target >= 0 else '(' + _number(target) + ')'}),\"\")")
-
-
-def tier_formula(x: str, points: tuple[float, ...]) -> Formula:
-    """The points of tier ``x`` (1-based) from the points table; no value scores 1."""
-    return Formula(f"=IF(ISNUMBER({x}),CHOOSE({x},{','.join(_number(p) for p in points)}),1)")
 
 
 def rescore_formula(cell: str, rng: str, n: str, ties: str) -> Formula:
@@ -272,17 +242,12 @@ def _indicator_sheet(pipeline: Pipeline, inputs: dict[str, InputColumn], cities:
             direction = indicator.direction
             header = f"{indicator.id} {indicator.name} [{direction}]"
             score = cell_of(indicator_scores, indicator.id)
-            if direction.kind == "target":
-                distances = (raw[indicator.id] - direction.target).abs()
-                distance = add(
-                    _Column(dimension, name, f"{indicator.id} {indicator.name}: distance |x - {_number(direction.target)}|", _distance_maker(source, direction.target), cell_of(distances.to_frame("d"), "d"))
-                )
-                scores.append(add(_Column(dimension, name, header, _ranked_maker(f"{distance}{{r}}", body(distance), "<"), score)))
-            elif direction.kind == "tiers":
-                scores.append(add(_Column(dimension, name, header, _tier_maker(source, direction.points), score)))
+            if direction.distance_label is None:
+                scores.append(add(_Column(dimension, name, header, _score_maker(direction, _input_cell(source), source.range), score)))
             else:
-                comparison = ">" if direction.kind == "higher" else "<"
-                scores.append(add(_Column(dimension, name, header, _input_ranked_maker(source, comparison), score)))
+                distances = direction.distances(raw[indicator.id]).to_frame("d")
+                distance = add(_Column(dimension, name, f"{indicator.id} {indicator.name}: {direction.distance_label}", _distance_maker(source, direction), cell_of(distances, "d")))
+                scores.append(add(_Column(dimension, name, header, _score_maker(direction, _row_cell(distance), body(distance)), score)))
         variable_score = cell_of(variable_scores, name)
         if len(scores) > 1:
             ids = [i.id for i in variable.indicators]
@@ -335,30 +300,28 @@ def _indicator_sheet(pipeline: Pipeline, inputs: dict[str, InputColumn], cities:
     return output, letters
 
 
-def _input_ranked_maker(source: InputColumn, comparison: str):
+def _score_maker(direction: Direction, x_of: Callable[[str, int], str], rng: str):
+    """The direction's live score of the cell ``x_of(city, r)`` among ``rng``."""
+
     def make(city: str, r: int) -> Formula:
-        return indicator_formula(source.cell(city), source.range, f"$B{r}", comparison)
+        return direction.score_formula(x_of(city, r), rng, f"$B{r}")
 
     return make
 
 
-def _ranked_maker(cell_template: str, rng: str, comparison: str):
+def _input_cell(source: InputColumn) -> Callable[[str, int], str]:
+    """The city's input cell (``'D1 data'!B5``)."""
+    return lambda city, r: source.cell(city)
+
+
+def _row_cell(letter: str) -> Callable[[str, int], str]:
+    """The cell of column ``letter`` on the city's own row (``E7``)."""
+    return lambda city, r: f"{letter}{r}"
+
+
+def _distance_maker(source: InputColumn, direction: Direction):
     def make(city: str, r: int) -> Formula:
-        return indicator_formula(cell_template.format(r=r), rng, f"$B{r}", comparison)
-
-    return make
-
-
-def _distance_maker(source: InputColumn, target: float):
-    def make(city: str, r: int) -> Formula:
-        return distance_formula(source.cell(city), target)
-
-    return make
-
-
-def _tier_maker(source: InputColumn, points: tuple[float, ...]):
-    def make(city: str, r: int) -> Formula:
-        return tier_formula(source.cell(city), points)
+        return direction.distance_formula(source.cell(city))
 
     return make
 
