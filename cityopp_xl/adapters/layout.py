@@ -132,6 +132,90 @@ TIES_ORDER = (
 )
 
 
+@dataclass(frozen=True)
+class SheetGeometry:
+    """Where the table of a score sheet (``Dn scores``), Overall or Ranks sits: title rows
+    above, one header row, then one row per city; the rank and city columns first
+    (:attr:`columns`, from A), the scores from the next column on. Values mode, live-formula
+    mode, the audit trail, the placeholders of a new workbook and the presentation sheets'
+    formulas all read it from here.
+
+    ``column`` arguments are a name of :attr:`columns` (``"rank"``, ``"city"``) or the
+    0-based position of a score column (0 is the first score, column C).
+    """
+
+    header_row: int = 4
+    first_row: int = 5
+    columns: tuple[str, ...] = ("rank", "city")
+    #: Widths of the named columns (in :attr:`columns` order), of each score column and of
+    #: a text column after the scores (Overall's Tier).
+    widths: tuple[float, ...] = (6, WIDTH_CITY)
+    score_width: float = WIDTH_SCORE
+    text_width: float = 13
+
+    def letter(self, column: str | int) -> str:
+        """The column letter of a named column or of the 0-based score column ``column``."""
+        return column_letter(self.index(column) + 1)
+
+    def top(self, titles: list[list], header: list) -> list[list]:
+        """The rows above the body: ``titles`` from row 1 (a title, a note, the stamp),
+        then ``header`` on :attr:`header_row`."""
+        if len(titles) != self.header_row - 1:
+            raise ValueError(f"{len(titles)} title rows above a header on row {self.header_row}")
+        return [*titles, header]
+
+    def index(self, column: str | int) -> int:
+        """The 0-based position of ``column`` in a body row read from column A."""
+        return self.columns.index(column) if isinstance(column, str) else len(self.columns) + column
+
+    def row(self, index: int) -> int:
+        """The sheet row of the 0-based body row ``index`` (a city)."""
+        return self.first_row + index
+
+    def last_row(self, n: int) -> int:
+        """The last body row of a table of ``n`` cities."""
+        return self.first_row + n - 1
+
+    def cell(self, index: int, column: str | int) -> str:
+        """The A1 address of body row ``index`` (0-based) in ``column``."""
+        return f"{self.letter(column)}{self.row(index)}"
+
+    def data_range(self, column: str | int, n: int, to: str | int | None = None, *, absolute: bool = False) -> str:
+        """The body of ``column`` (through column ``to``) for ``n`` cities: ``C5:C64``, or
+        ``$C$5:$C$64`` when ``absolute``."""
+        first, last = self.letter(column), self.letter(column if to is None else to)
+        mark = "$" if absolute else ""
+        return f"{mark}{first}{mark}{self.first_row}:{mark}{last}{mark}{self.last_row(n)}"
+
+    def header_range(self, width: int, first: str | int = "rank") -> str:
+        """The header row from ``first`` across a table ``width`` columns wide (from A)."""
+        return f"{self.letter(first)}{self.header_row}:{column_letter(width)}{self.header_row}"
+
+    @property
+    def freeze(self) -> str:
+        """The top-left cell of the scrolling pane: the first score of the first city."""
+        return self.cell(0, 0)
+
+    @property
+    def print_title_rows(self) -> str:
+        """The header row, repeated at the top of every printed page."""
+        return f"{self.header_row}:{self.header_row}"
+
+    def column_widths(self, scores: int, text: int = 0) -> dict[str, float]:
+        """Widths by letter: the named columns, ``scores`` score columns and ``text`` text
+        columns after them."""
+        widths = {self.letter(name): width for name, width in zip(self.columns, self.widths)}
+        widths |= {self.letter(k): self.score_width for k in range(scores)}
+        return widths | {self.letter(scores + k): self.text_width for k in range(text)}
+
+
+#: The score sheets and Overall: Rank in A, City in B, the scores from C; headers in row 4,
+#: cities from row 5.
+SCORE_GEOMETRY = SheetGeometry()
+#: The Ranks sheet: the same rows and columns, a wider rank column ("Overall rank").
+RANKS_GEOMETRY = SheetGeometry(widths=(9, WIDTH_CITY))
+
+
 def data_sheet(position: int) -> str:
     """Name of dimension ``position``'s (1-based, framework order) input sheet."""
     return f"D{position} data"
@@ -525,28 +609,41 @@ def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: 
     scores["Total"] = pipeline["dimension_scores"][dimension]
     ranked = _sorted_by_rank(scores, pipeline["dimension_ranks"][dimension], cities)
     header = ["Rank", "City", *variables, "Total"]
-    rows = [
-        [f"{dimension}: scores"],
+    rows = SCORE_GEOMETRY.top(
         [
-            f"Variable scores 1 to {n} (best city {n}); total = SUM of the {len(variables)} variable scores (at most {n * len(variables)}); "
-            f"Rank = RANK of the total. Formulas: trace a total to its variable scores and a given score to its data cell. {TIES_ORDER}"
+            [f"{dimension}: scores"],
+            [
+                f"Variable scores 1 to {n} (best city {n}); total = SUM of the {len(variables)} variable scores (at most {n * len(variables)}); "
+                f"Rank = RANK of the total. Formulas: trace a total to its variable scores and a given score to its data cell. {TIES_ORDER}"
+            ],
+            [_stamp(run_time)],
         ],
-        [_stamp(run_time)],
         header,
-    ]
+    )
     rows += _table_rows(ranked, ["_rank", None, *variables, "Total"])
-    last_col = column_letter(len(header))
+    return score_table_output(score_sheet(position), data_sheet(position), _rect(rows), n, scores=len(variables) + 1)
+
+
+def score_table_output(name: str, after: str, cells: list[list], n: int, *, scores: int, text: int = 0, **fields) -> SheetOutput:
+    """A score sheet or Overall (:data:`SCORE_GEOMETRY`) of ``n`` cities: ``scores`` score
+    columns (the last one the Total, in bold) and ``text`` text columns after them; the
+    header row wraps, ranks and scores show as whole numbers, each score column is a
+    heatmap. ``fields``: the other :class:`SheetOutput` fields (``formulas``, ``notes``...)."""
+    g = SCORE_GEOMETRY
+    header = g.header_range(len(g.columns) + scores + text)
+    total = scores - 1
     return SheetOutput(
-        name=score_sheet(position),
-        after=data_sheet(position),
-        cells=_rect(rows),
-        bold=[f"A4:{last_col}4", f"{last_col}5:{last_col}{4 + n}"],
-        number_formats={f"A5:A{4 + n}": SCORE_FORMAT, f"C5:{last_col}{4 + n}": SCORE_FORMAT},
-        widths={"A": 6, "B": WIDTH_CITY} | {column_letter(3 + i): WIDTH_SCORE for i in range(len(variables) + 1)},
-        freeze="C5",
-        wrap=[f"A4:{last_col}4"],
-        heatmaps=[f"{column_letter(3 + i)}5:{column_letter(3 + i)}{4 + n}" for i in range(len(variables) + 1)],
-        print_title_rows="4:4",
+        name=name,
+        after=after,
+        cells=cells,
+        bold=[header, g.data_range(total, n)],
+        number_formats={g.data_range("rank", n): SCORE_FORMAT, g.data_range(0, n, total): SCORE_FORMAT},
+        widths=g.column_widths(scores, text),
+        freeze=g.freeze,
+        wrap=[header],
+        heatmaps=[g.data_range(k, n) for k in range(scores)],
+        print_title_rows=g.print_title_rows,
+        **fields,
     )
 
 
@@ -563,37 +660,30 @@ def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str, after: 
     ranked = _sorted_by_rank(table, overall["rank"], cities)
     tiers = "; ".join(f"{label}: {int(minimum) if float(minimum).is_integer() else minimum} or more" for label, minimum in pipeline.settings.tiers)
     header = ["Rank", "City", *dimensions, "Total", "Tier"] + (["Note"] if flags else [])
-    rows = [
-        ["Overall scores"],
+    rows = SCORE_GEOMETRY.top(
         [
-            f"{len(dimensions)} dimension scores (each at most {n * len(framework.variables_of(dimensions[0]))}), each the Total of its score sheet; "
-            f"total = their SUM, no weights; Rank = RANK of the total. Tiers: {tiers}; otherwise {pipeline.settings.other_tier}. {TIES_ORDER}"
+            ["Overall scores"],
+            [
+                f"{len(dimensions)} dimension scores (each at most {n * len(framework.variables_of(dimensions[0]))}), each the Total of its score sheet; "
+                f"total = their SUM, no weights; Rank = RANK of the total. Tiers: {tiers}; otherwise {pipeline.settings.other_tier}. {TIES_ORDER}"
+            ],
+            [_stamp(run_time)],
         ],
-        [_stamp(run_time)],
         header,
-    ]
+    )
     rows += _table_rows(ranked, ["_rank", None, *dimensions, "Total", "Tier"] + (["Note"] if flags else []))
-    total_col = column_letter(len(dimensions) + 3)
+    g = SCORE_GEOMETRY
+    total = len(dimensions)
     # The flag in the Note column, and a cell note on the city's Total where a reviewer looks.
     notes = {
-        f"{total_col}{5 + i}": f"{flags[city]}. This total is the sum of the dimension scores; see the {SHEET_RECONCILIATION} sheet."
+        g.cell(i, total): f"{flags[city]}. This total is the sum of the dimension scores; see the {SHEET_RECONCILIATION} sheet."
         for i, city in enumerate(ranked.index)
         if city in flags
     }
-    return SheetOutput(
-        name=SHEET_OVERALL,
-        after=after,
-        cells=_rect(rows),
-        notes=notes,
-        number_formats={f"A5:A{4 + n}": SCORE_FORMAT, f"C5:{total_col}{4 + n}": SCORE_FORMAT},
-        bold=[f"A4:{column_letter(len(header))}4", f"{total_col}5:{total_col}{4 + n}"],
-        wrap=[f"A4:{column_letter(len(header))}4"],
-        heatmaps=[f"{column_letter(3 + i)}5:{column_letter(3 + i)}{4 + n}" for i in range(len(dimensions) + 1)],
-        print_title_rows="4:4",
-        widths={"A": 6, "B": WIDTH_CITY} | {column_letter(3 + i): WIDTH_SCORE for i in range(len(dimensions) + 1)} | {column_letter(len(dimensions) + 4): 13}
-        | ({column_letter(len(header)): 40} if flags else {}),
-        freeze="C5",
-    )
+    output = score_table_output(SHEET_OVERALL, after, _rect(rows), n, scores=total + 1, text=1 + bool(flags), notes=notes)
+    if flags:
+        output.widths[g.letter(total + 2)] = 40  # the Note column
+    return output
 
 
 def published_inconsistencies(reconciliation: pd.DataFrame) -> dict[str, str]:
