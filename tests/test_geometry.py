@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cityopp_xl.adapters import layout, presentation
+from cityopp_xl.adapters import layout, presentation, render
 from cityopp_xl.adapters.xlsx import validate_file
 from cityopp_xl.pipeline import run
 
@@ -53,7 +53,7 @@ def _tables(outputs) -> dict[str, layout.SheetOutput]:
 @pytest.mark.parametrize("formulas", [False, True], ids=["values", "formulas"])
 def test_score_sheets_and_overall_sit_where_the_geometry_says(pipeline, formulas):
     n = len(pipeline["raw"].index)
-    outputs = layout.render_outputs(pipeline, [], run_time=RUN_TIME, formulas=formulas)
+    outputs = render.render_outputs(pipeline, [], run_time=RUN_TIME, formulas=formulas)
     tables = _tables(outputs)
     assert len(tables) == len(pipeline.framework.dimensions) + 1
     for name, output in tables.items():
@@ -71,7 +71,7 @@ def test_placeholders_have_the_headers_widths_and_panes_of_the_sheets_that_repla
     n = len(pipeline["raw"].index)
     placeholders = _tables(presentation.placeholder_outputs(pipeline.framework, n))
     for formulas in (False, True):
-        written = _tables(layout.render_outputs(pipeline, [], run_time=RUN_TIME, formulas=formulas))
+        written = _tables(render.render_outputs(pipeline, [], run_time=RUN_TIME, formulas=formulas))
         assert placeholders.keys() == written.keys()
         for name, placeholder in placeholders.items():
             header = placeholder.cells[G.header_row - 1]

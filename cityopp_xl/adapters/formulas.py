@@ -44,7 +44,7 @@ from ..errors import CityOppError, Problem
 from ..model import Variable, column_letter, column_number, quote_sheet
 from ..pipeline import Pipeline
 from ..validate import Inputs
-from . import layout
+from . import audit_sheets, layout, score_sheets
 
 #: First body row of the Indicator scores sheet (three title rows, three header rows).
 INDICATOR_FIRST_ROW = 7
@@ -290,7 +290,7 @@ def _indicator_sheet(pipeline: Pipeline, inputs: dict[str, InputColumn], cities:
             total = add(_Column(dimension, name, "sum of indicator scores", _sum_maker(scores), cell_of(sums, "s")))
             return add(_Column(dimension, name, f"variable score (sum re-scored, ties {variable.ties})", _rescore_maker(total, body(total), variable.ties), variable_score))
         if variable.ties == "worst":
-            return add(_Column(dimension, name, layout.HEADER_SINGLE_WORST, _rescore_maker(scores[0], body(scores[0]), "worst"), variable_score))
+            return add(_Column(dimension, name, audit_sheets.HEADER_SINGLE_WORST, _rescore_maker(scores[0], body(scores[0]), "worst"), variable_score))
         return scores[0]
 
     letters: dict[str, str] = {}
@@ -412,7 +412,7 @@ def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: 
                 Formula(f"=SUM({SCORE.cell(i, 0)}:{last_variable}{r})"),
             ]
         )
-    return layout.score_table_output(
+    return score_sheets.score_table_output(
         layout.score_sheet(position), layout.data_sheet(position), _cells(rows), n, scores=len(variables) + 1, formulas=True, formula_values=computed, live=True
     )
 
@@ -466,6 +466,6 @@ def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str) -> layo
                 tier_label_formula(f"{total_col}{r}", settings.tiers, settings.other_tier),
             ]
         )
-    return layout.score_table_output(
+    return score_sheets.score_table_output(
         layout.SHEET_OVERALL, layout.score_sheet(len(dimensions)), _cells(rows), n, scores=len(dimensions) + 1, text=1, formulas=True, formula_values=computed, live=True
     )

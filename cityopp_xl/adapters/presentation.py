@@ -42,7 +42,7 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.pagebreak import Break
 
 from ..model import Framework, column_letter, quote_sheet
-from . import layout
+from . import layout, printing
 from .xlsx import ALERT_COLOR, FONT_NAME, HEADER_FILL, INPUT_FILL, landscape, score_color_scale, write_sheet
 
 #: Where the Overall and ``Dn scores`` tables sit (the formulas here read their bodies).
@@ -117,10 +117,10 @@ def placeholder_outputs(framework: Framework, n: int) -> list[layout.SheetOutput
                 freeze=SCORE.freeze,
                 wrap=[header_range],
                 print_title_rows=SCORE.print_title_rows,
-                pages_tall=layout.pages_tall(n),
+                pages_tall=printing.pages_tall(n),
             )
         )
-    return [layout.polish(output) for output in outputs]
+    return [printing.polish(output) for output in outputs]
 
 
 # --------------------------------------------------------------------------- the workbook
@@ -243,16 +243,16 @@ def _header_cells(sheet, row: int, first_column: int, values: list[str], text_co
         cell.font = _bold()
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="bottom", horizontal="left" if offset in text_columns else "right", indent=2 if offset in text_columns and offset else 0)
-    lines = max(layout.text_lines(v, sheet.column_dimensions[column_letter(first_column + i)].width or layout.DEFAULT_WIDTH) for i, v in enumerate(values))
-    sheet.row_dimensions[row].height = lines * layout.LINE_HEIGHT
+    lines = max(printing.text_lines(v, sheet.column_dimensions[column_letter(first_column + i)].width or printing.DEFAULT_WIDTH) for i, v in enumerate(values))
+    sheet.row_dimensions[row].height = lines * printing.LINE_HEIGHT
 
 
 def _note(sheet, row: int, text: str, last_column: str) -> None:
     """A note wrapped across columns A to ``last_column``, as tall as its lines."""
     sheet.cell(row=row, column=1, value=text).alignment = Alignment(wrap_text=True, vertical="top")
     sheet.merge_cells(f"A{row}:{last_column}{row}")
-    width = sum(sheet.column_dimensions[column_letter(c)].width or layout.DEFAULT_WIDTH for c in range(1, layout.column_number(last_column) + 1))
-    sheet.row_dimensions[row].height = layout.text_lines(text, width, layout.NOTE_FILL) * layout.LINE_HEIGHT
+    width = sum(sheet.column_dimensions[column_letter(c)].width or printing.DEFAULT_WIDTH for c in range(1, layout.column_number(last_column) + 1))
+    sheet.row_dimensions[row].height = printing.text_lines(text, width, printing.NOTE_FILL) * printing.LINE_HEIGHT
 
 
 def _print_setup(sheet, area: str, breaks: list[int], scale: int) -> None:
@@ -264,7 +264,7 @@ def _print_setup(sheet, area: str, breaks: list[int], scale: int) -> None:
     # At most ``scale``, and no larger than lets the printed columns fit across the page
     # (841.9 points of A4 landscape less the two 0.4-inch margins).
     last = layout.column_number("".join(c for c in area.split(":")[-1] if c.isalpha()))
-    points = sum(layout.column_points(sheet.column_dimensions[column_letter(c)].width or layout.DEFAULT_WIDTH) for c in range(1, last + 1))
+    points = sum(printing.column_points(sheet.column_dimensions[column_letter(c)].width or printing.DEFAULT_WIDTH) for c in range(1, last + 1))
     sheet.page_setup.scale = min(scale, math.floor(100 * (841.9 - 2 * 0.4 * 72) / points))
     sheet.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5, header=0.2, footer=0.25)
     sheet.print_area = area
