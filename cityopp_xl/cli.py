@@ -162,7 +162,7 @@ def diff(old: Path, new: Path, sheet_out: Path | None, csv_dir: Path | None, lim
     how every indicator, variable, dimension and overall score and rank moved as a
     result. Prints a report; OLD and NEW are never changed. Exit 2 when either workbook
     cannot be scored."""
-    from .adapters import layout
+    from .adapters import diff_sheet
     from .adapters.diff_files import check_diff_copy_path, compare_files_with_warnings, write_diff_copy, write_diff_csvs
     from .diff import format_diff
 
@@ -172,7 +172,7 @@ def diff(old: Path, new: Path, sheet_out: Path | None, csv_dir: Path | None, lim
     print_problems(warnings)
     click.echo(format_diff(result, old.name, new.name, limit=limit))
     if sheet_out:
-        written = write_diff_copy(old, sheet_out, layout.diff_sheet(result, old.name, new.name))
+        written = write_diff_copy(old, sheet_out, diff_sheet.diff_sheet(result, old.name, new.name))
         click.echo(f"{written}: a copy of {old.name} with the Diff sheet")
     if csv_dir:
         paths = write_diff_csvs(result, csv_dir)

@@ -4,7 +4,7 @@
 wider than its column and the empty cells to its right inside the print area, a number
 wider than its column (Excel prints ###), a wrapped text with a word longer than its
 column or more lines than its row is tall. Widths are estimated as
-:func:`cityopp_xl.adapters.layout.text_lines` estimates them when it sizes rows.
+:func:`cityopp_xl.adapters.printing.text_lines` estimates them when it sizes rows.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 import openpyxl
 from openpyxl.utils import column_index_from_string, get_column_letter, range_boundaries
 
-from cityopp_xl.adapters import layout
+from cityopp_xl.adapters import printing
 
 
 def _shown(value, number_format: str) -> str:
@@ -52,10 +52,10 @@ def cut_cells(path) -> list[str]:
     found = []
     for sheet in book.worksheets:
         left, top, right, bottom = _print_box(sheet)
-        width_of = {c: sheet.column_dimensions[get_column_letter(c)].width or layout.DEFAULT_WIDTH for c in range(1, right + 1)}
+        width_of = {c: sheet.column_dimensions[get_column_letter(c)].width or printing.DEFAULT_WIDTH for c in range(1, right + 1)}
         merged = {}
         for area in sheet.merged_cells.ranges:
-            merged[(area.min_row, area.min_col)] = sum(width_of.get(c, layout.DEFAULT_WIDTH) for c in range(area.min_col, area.max_col + 1))
+            merged[(area.min_row, area.min_col)] = sum(width_of.get(c, printing.DEFAULT_WIDTH) for c in range(area.min_col, area.max_col + 1))
             for row in range(area.min_row, area.max_row + 1):
                 for column in range(area.min_col, area.max_col + 1):
                     if (row, column) != (area.min_row, area.min_col):
@@ -69,14 +69,14 @@ def cut_cells(path) -> list[str]:
                 if isinstance(value, str) and value.startswith("="):
                     continue  # a formula: its value is checked where it is computed
                 text = _shown(value, cell.number_format)
-                fill = layout.WRAP_FILL if cell.font.b else layout.NOTE_FILL
+                fill = printing.WRAP_FILL if cell.font.b else printing.NOTE_FILL
                 where = f"{sheet.title}!{cell.coordinate}"
                 width = merged.get((cell.row, cell.column)) or width_of[cell.column]
                 if cell.alignment.wrap_text:
                     longest = max((len(word) for word in re.split(r"[\s-]+", text)), default=0)
-                    lines = layout.text_lines(text, width, fill)
-                    height = sheet.row_dimensions[cell.row].height or layout.LINE_HEIGHT
-                    if longest > width or lines * layout.LINE_HEIGHT > height + 0.5:
+                    lines = printing.text_lines(text, width, fill)
+                    height = sheet.row_dimensions[cell.row].height or printing.LINE_HEIGHT
+                    if longest > width or lines * printing.LINE_HEIGHT > height + 0.5:
                         found.append(f"{where}: {text[:40]!r} needs {lines} lines in a row {height:g} pt tall")
                     continue
                 if isinstance(value, (int, float)):
@@ -88,6 +88,6 @@ def cut_cells(path) -> list[str]:
                 while (cell.row, cell.column) not in merged and column <= right and sheet.cell(row=cell.row, column=column).value is None:
                     width += width_of[column]
                     column += 1
-                if layout.text_lines(text.replace("\n", " "), width, fill) > 1 or "\n" in text:
+                if printing.text_lines(text.replace("\n", " "), width, fill) > 1 or "\n" in text:
                     found.append(f"{where}: {text[:40]!r} wider than the {width:g} characters it has")
     return found

@@ -19,7 +19,7 @@ import pytest
 from remote_harness import apply_actions, cache_formula_values, run_macro
 
 from cityopp_xl.adapters import book as book_adapter
-from cityopp_xl.adapters import layout
+from cityopp_xl.adapters import audit_sheets, layout
 from cityopp_xl.adapters.xlsx import recalc_file
 
 RUN_TIME = "2026-01-01T12:00:00+00:00"
@@ -187,7 +187,7 @@ def test_the_ribbon_reports_a_merged_cell_in_a_data_table_as_the_command_line_do
     applied = apply_actions(source, run, tmp_path / "excel.xlsx")
     assert len(applied.alerts) == 1 and "1 problem(s) block scoring" in applied.alerts[0].prompt
     _, problems, _ = validate_file(source)  # the command line's problems: the same cells and words
-    expected = [list(r) for i, r in enumerate(layout.problems_sheet(problems).cells) if i != 2]
+    expected = [list(r) for i, r in enumerate(audit_sheets.problems_sheet(problems).cells) if i != 2]
     assert _problems_rows(tmp_path / "excel.xlsx") == expected
     assert expected[3][0] == "D1 data!C6:C7"
     # Nothing but the Problems sheet was written.

@@ -11,7 +11,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from cityopp_xl.adapters import layout
+from cityopp_xl.adapters import layout, render
 from cityopp_xl.adapters.xlsx import recalc_file
 from cityopp_xl.datanotes import KIND_INCONSISTENT, KIND_PRESCORED, KIND_TRANSCRIPTION, read_transcription_notes
 from cityopp_xl.model import SheetTable, framework_from_table
@@ -26,7 +26,7 @@ def master_run(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("datanotes") / "scored.xlsm"
     outcome = recalc_file(MASTER, out, run_time=RUN_TIME)
-    outputs = layout.render_outputs(outcome.pipeline, outcome.problems, run_time=RUN_TIME, source=out.name)
+    outputs = render.render_outputs(outcome.pipeline, outcome.problems, run_time=RUN_TIME, source=out.name)
     (notes,) = [o for o in outputs if o.name == layout.SHEET_DATA_NOTES]
     return notes, outputs, openpyxl.load_workbook(out, data_only=True)
 
@@ -235,7 +235,7 @@ def test_in_live_formula_mode_the_computed_figure_links_to_its_formula(tmp_path)
 
     out = tmp_path / "live.xlsm"
     outcome = recalc_file(MASTER, out, run_time=RUN_TIME, formulas=True)
-    outputs = layout.render_outputs(outcome.pipeline, outcome.problems, run_time=RUN_TIME, formulas=True)
+    outputs = render.render_outputs(outcome.pipeline, outcome.problems, run_time=RUN_TIME, formulas=True)
     (notes,) = [o for o in outputs if o.name == layout.SHEET_DATA_NOTES]
     (overall,) = [o for o in outputs if o.name == layout.SHEET_OVERALL]
     (number, zhongshan), = [(n, r) for n, r in rows_of(notes) if r["Kind"] == KIND_INCONSISTENT]

@@ -35,7 +35,7 @@ from test_cli import cityopp
 from test_fixture_workbook import HAND_DIMENSIONS, HAND_OVERALL, HAND_RANK
 
 from cityopp_xl import diff as diff_module
-from cityopp_xl.adapters import layout
+from cityopp_xl.adapters import diff_sheet, layout
 from cityopp_xl.pipeline import run
 
 RUN_TIME = "2026-01-01T12:00:00+00:00"
@@ -270,7 +270,7 @@ def test_compare_in_excel_writes_the_same_diff_sheet(pair, tmp_path):
     assert "3 input cell(s) differ; 4 city(ies) move in the overall ranking" in applied.alerts[0].prompt
     # One bulk write of the values, whatever the number of cities.
     assert len([a for a in run_result.actions if a["func"] == "setValues"]) == 1
-    cli = write_diff_copy(old, tmp_path / "cli.xlsx", layout.diff_sheet(compare_files(old, new), old.name, new.name, run_time=RUN_TIME))
+    cli = write_diff_copy(old, tmp_path / "cli.xlsx", diff_sheet.diff_sheet(compare_files(old, new), old.name, new.name, run_time=RUN_TIME))
     excel_book, cli_book = openpyxl.load_workbook(tmp_path / "excel.xlsx"), openpyxl.load_workbook(cli)
     strip = lambda rows: [r for r in rows if any(v is not None for v in r)]  # noqa: E731
     assert strip([list(r) for r in excel_book[layout.SHEET_DIFF].iter_rows(values_only=True)]) == strip(

@@ -13,7 +13,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from cityopp_xl.adapters import layout
+from cityopp_xl.adapters import audit_sheets, layout
 from cityopp_xl.adapters.xlsx import recalc_file
 from fixture_data import CITIES, FRAMEWORK, N, VALUES
 
@@ -131,11 +131,11 @@ def test_indicator_sheet_shows_every_step(fixture_copy, tmp_path):
     assert [body[c][rescored[0]] for c in CITIES] == HAND_VARIABLE_SCORES["Carrying"]
     # Safety, one indicator under 'worst': the indicator's tied cities share the best score
     # of their group (7, 7 and 5, 5, 5), the variable's the lowest (6, 6 and 3, 3, 3).
-    single = header.index(layout.HEADER_SINGLE_WORST)
+    single = header.index(audit_sheets.HEADER_SINGLE_WORST)
     assert [body[c][single - 1] for c in CITIES] == [7, 7, 1, 5, 5, 5, 2]
     assert [body[c][single] for c in CITIES] == HAND_VARIABLE_SCORES["Safety"] == [6, 6, 1, 3, 3, 3, 2]
     note = book[layout.SHEET_INDICATOR_SCORES]["A2"].value
-    assert note == layout.NOTE_INDICATOR_SCORES and "indicator 3, 3 gives variable 2, 2" in note
+    assert note == audit_sheets.NOTE_INDICATOR_SCORES and "indicator 3, 3 gives variable 2, 2" in note
 
 
 def test_fixture_workbook_holds_the_fixture_data(fixture_copy):

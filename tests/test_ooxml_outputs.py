@@ -16,7 +16,7 @@ from conftest import MASTER, RAW_FIXTURE, TEMPLATE
 from ooxml import ooxml_errors, saved_as_excel_saves
 from test_cli import cityopp
 
-from cityopp_xl.adapters import layout
+from cityopp_xl.adapters import diff_sheet
 from cityopp_xl.adapters.diff_files import compare_files, write_diff_copy
 from cityopp_xl.adapters.xlsx import recalc_file
 from cityopp_xl.adapters.xlsxpackage import FileFront, replace_parts
@@ -85,13 +85,13 @@ def template_xlsx(folder: Path) -> Path:
 
 def diff_copy_xlsx(folder: Path) -> Path:
     new = reviewed(RAW_FIXTURE, folder / "review.xlsx", "D1 data", "B5", 25)
-    return write_diff_copy(RAW_FIXTURE, folder / "diff.xlsx", layout.diff_sheet(compare_files(RAW_FIXTURE, new), RAW_FIXTURE.name, new.name, run_time=RUN_TIME))
+    return write_diff_copy(RAW_FIXTURE, folder / "diff.xlsx", diff_sheet.diff_sheet(compare_files(RAW_FIXTURE, new), RAW_FIXTURE.name, new.name, run_time=RUN_TIME))
 
 
 def diff_copy_xlsm(folder: Path) -> Path:
     old = recalculated_master(folder)
     new = reviewed(old, folder / "review.xlsm", "D3 data", "C7", 12)
-    return write_diff_copy(old, folder / "diff.xlsm", layout.diff_sheet(compare_files(old, new), old.name, new.name, run_time=RUN_TIME))
+    return write_diff_copy(old, folder / "diff.xlsm", diff_sheet.diff_sheet(compare_files(old, new), old.name, new.name, run_time=RUN_TIME))
 
 
 def diff_in_excel(folder: Path) -> Path:

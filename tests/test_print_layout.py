@@ -23,7 +23,7 @@ from conftest import MASTER
 from libreoffice import render_pdf
 from printed import cut_cells
 
-from cityopp_xl.adapters import layout
+from cityopp_xl.adapters import layout, printing
 from cityopp_xl.adapters.xlsx import recalc_file
 
 RUN_TIME = "2026-01-01T12:00:00+00:00"
@@ -45,26 +45,26 @@ def score_table(rows: int, columns: int, width: float = layout.WIDTH_SCORE) -> l
 
 
 def test_a_score_table_of_60_cities_prints_on_one_portrait_page():
-    output = layout.polish(score_table(60, 6))
+    output = printing.polish(score_table(60, 6))
     assert (output.orientation, output.pages_tall) == ("portrait", 1)
 
 
 def test_a_wide_table_prints_landscape_and_a_long_one_on_more_pages():
-    wide = layout.polish(score_table(60, 12))
+    wide = printing.polish(score_table(60, 12))
     assert wide.orientation == "landscape" and wide.pages_tall == 2
-    long = layout.polish(score_table(3000, 6))
+    long = printing.polish(score_table(3000, 6))
     # Never shrunk below the readable scale to save pages: at most MIN_PRINT_SCALE.
-    width, page_height = layout.PRINTABLE[long.orientation]
-    assert long.pages_tall * page_height >= layout.MIN_PRINT_SCALE * 3000 * layout.LINE_HEIGHT
+    width, page_height = printing.PRINTABLE[long.orientation]
+    assert long.pages_tall * page_height >= printing.MIN_PRINT_SCALE * 3000 * printing.LINE_HEIGHT
 
 
 def test_page_fit_prefers_fewer_pages_then_the_larger_print():
     # A narrow long block: portrait holds more rows per page.
-    assert layout.page_fit(300, 3000) == ("portrait", 3)  # 62 %, not 4 pages at 100 %
+    assert printing.page_fit(300, 3000) == ("portrait", 3)  # 62 %, not 4 pages at 100 %
     # A wide block that portrait would shrink below the readable scale: landscape.
-    assert layout.page_fit(1100, 400)[0] == "landscape"
+    assert printing.page_fit(1100, 400)[0] == "landscape"
     # Wider than landscape at the readable scale: the larger print wins over fewer pages.
-    orientation, tall = layout.page_fit(2000, 400)
+    orientation, tall = printing.page_fit(2000, 400)
     assert orientation == "landscape" and tall == 1
 
 
@@ -84,19 +84,19 @@ def test_columns_fit_their_text_and_headers_wrap_without_formats_that_depend_on_
         bold=["A4:D4"],
         widths={"A": 6, "B": 10, "C": 8, "D": 8, "E": 8},
     )
-    layout.polish(output)
+    printing.polish(output)
     # The header's longest word fits its column; the header row wraps.
     assert output.widths["C"] == 14 and output.wrap == ["A4:D4"]
     # A text followed by a filled cell widens its column to hold it.
-    assert output.widths["B"] == math.ceil(len("A name longer than its column") / layout.NOTE_FILL) + 1
+    assert output.widths["B"] == math.ceil(len("A name longer than its column") / printing.NOTE_FILL) + 1
     # A text in the last column widens it up to MAX_TEXT_WIDTH, never more.
-    assert output.widths["D"] == layout.MAX_TEXT_WIDTH
+    assert output.widths["D"] == printing.MAX_TEXT_WIDTH
     # No merge, wrap or row height for body text: their number would depend on the data.
     assert output.merged == [] and set(output.row_heights) == {4}
 
 
 def test_text_right_of_numbers_is_spaced_from_them():
-    output = layout.polish(score_table(3, 2))
+    output = printing.polish(score_table(3, 2))
     overall = layout.SheetOutput(
         name="Overall",
         after="D1 scores",
@@ -104,9 +104,9 @@ def test_text_right_of_numbers_is_spaced_from_them():
         bold=["A4:D4"],
         widths={"A": 6, "B": 16, "C": 13, "D": 13},
     )
-    layout.polish(overall)
-    assert overall.number_formats["D4:D6"] == layout.TEXT_AFTER_NUMBERS
-    assert output.number_formats["B4:B7"] == layout.TEXT_AFTER_NUMBERS  # "Rank City"
+    printing.polish(overall)
+    assert overall.number_formats["D4:D6"] == printing.TEXT_AFTER_NUMBERS
+    assert output.number_formats["B4:B7"] == printing.TEXT_AFTER_NUMBERS  # "Rank City"
 
 
 def footers(pdf: Path) -> tuple[list[str], "OrderedDict[str, list[int]]"]:

@@ -15,7 +15,7 @@ from libreoffice import recalculated_values
 from remote_harness import cache_formula_values
 from test_cli import cityopp
 
-from cityopp_xl.adapters import layout
+from cityopp_xl.adapters import layout, render, stale_check
 from cityopp_xl.adapters.xlsx import load_book, read_book, recalc_file
 from cityopp_xl.pipeline import input_fingerprints, run
 from cityopp_xl.provenance import TableCopy, find_stale_inputs, stale_problems
@@ -51,16 +51,16 @@ def test_table_copy_names_its_cells():
 
 def test_the_log_holds_the_fingerprints_it_is_read_back_with(fixture_copy):
     inputs, _ = read_book(load_book(fixture_copy), fixture_copy)
-    outputs = layout.render_outputs(run(inputs), [], run_time=RUN_TIME)
+    outputs = render.render_outputs(run(inputs), [], run_time=RUN_TIME)
     log = next(o for o in outputs if o.name == layout.SHEET_LOG)
-    assert layout.read_log(log.cells) == (RUN_TIME, input_fingerprints(inputs))
-    assert layout.find_stale_problems(inputs, log.cells) == []
-    assert layout.read_log([["Run log"], ["Item", "Value"]]) == ("", {})
+    assert stale_check.read_log(log.cells) == (RUN_TIME, input_fingerprints(inputs))
+    assert stale_check.find_stale_problems(inputs, log.cells) == []
+    assert stale_check.read_log([["Run log"], ["Item", "Value"]]) == ("", {})
 
 
 def test_formula_text_literals_stay_within_excels_limit(master_copy):
     inputs, _ = read_book(load_book(master_copy), master_copy)
-    for output in layout.render_outputs(run(inputs), [], run_time=RUN_TIME):
+    for output in render.render_outputs(run(inputs), [], run_time=RUN_TIME):
         for address, formula in output.formula_cells.items():
             assert formula.startswith("=")
             for literal in re.findall(r'"((?:[^"]|"")*)"', formula):
@@ -134,7 +134,7 @@ def warning_cells(values: dict) -> dict[str, str]:
 
 def log_stale_rows(values: dict) -> dict[str, object]:
     rows = values[layout.SHEET_LOG]
-    start = next(k for k, row in enumerate(rows) if row and row[0] == layout.LOG_STALE_SUMMARY)
+    start = next(k for k, row in enumerate(rows) if row and row[0] == stale_check.LOG_STALE_SUMMARY)
     found = {"summary": rows[start][1], "status": rows[start][2]}
     for row in rows[start + 1 :]:
         if not row or row[0] is None:
@@ -179,7 +179,7 @@ def test_the_warning_is_red_while_it_shows(recalculated):
         rules = [(str(cf.sqref), rule) for cf in book[name].conditional_formatting for rule in cf.rules]
         alert = [rule for area, rule in rules if area == "A3"]
         assert len(alert) == 1 and alert[0].type == "expression", name
-        assert alert[0].formula == [layout.alert_rule("A3")]
+        assert alert[0].formula == [stale_check.alert_rule("A3")]
         assert alert[0].dxf.font.b and alert[0].dxf.font.color.rgb.endswith("C00000")
 
 

@@ -26,7 +26,7 @@ from libreoffice import recalculated_values
 from ooxml import ooxml_errors
 from saved_values import with_saved_values
 
-from cityopp_xl.adapters import layout
+from cityopp_xl.adapters import layout, stale_check
 from cityopp_xl.adapters.diff_files import compare_files_with_warnings
 from cityopp_xl.adapters.integrity import find_edited_outputs
 from cityopp_xl.adapters.share import STALE_NOT_IN_COPY, share_file
@@ -154,7 +154,7 @@ def test_libreoffice_recalculating_the_copy_shows_the_masters_numbers(master, re
 
 
 def test_the_cover_note_names_the_master_its_fingerprint_and_run(master, review):
-    run_time, prints = layout.read_log(log_of(master))
+    run_time, prints = stale_check.read_log(log_of(master))
     about = [row[0] if row else None for row in openpyxl.load_workbook(review, read_only=True)[layout.SHEET_ABOUT].values]
     note = " ".join(str(line) for line in about[:5])
     assert about[0] == "Reviewer's copy of CityOpp2025.xlsm, without macros"
@@ -170,8 +170,8 @@ def test_the_log_keeps_its_human_part_and_what_diff_and_validate_read(master, re
     firsts = [layout.cell_text(row[0]) if row else "" for row in rows]
     assert "Step" not in firsts and not [f for f in firsts if f.startswith("Copy of")]
     assert "Variable" in firsts and "Output sheet" in firsts
-    assert layout.read_log(rows) == layout.read_log(log_of(master))
-    summary = firsts.index(layout.LOG_STALE_SUMMARY)
+    assert stale_check.read_log(rows) == stale_check.read_log(log_of(master))
+    summary = firsts.index(stale_check.LOG_STALE_SUMMARY)
     assert rows[summary][1] in (None, "") and rows[summary][2] == STALE_NOT_IN_COPY
     # The score sheets' notes read the stale summary at the same address in the master and the copy.
     assert f"Log!$B${summary + 1}" in parts(review)[sheet_part(review, layout.SHEET_OVERALL)].decode()

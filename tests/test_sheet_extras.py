@@ -20,7 +20,8 @@ import pytest
 from conftest import RAW_FIXTURE
 from ooxml import ooxml_errors
 
-from cityopp_xl.adapters import layout
+from cityopp_xl.adapters import layout, printing
+from cityopp_xl.adapters import render as rendering
 from cityopp_xl.adapters.integrity import format_fingerprint
 from cityopp_xl.adapters.xlsx import recalc_file, write_sheet
 from cityopp_xl.adapters.xlsxpackage import order_font_children
@@ -37,10 +38,10 @@ BREAKS = [6, 8]
 def extras(monkeypatch):
     """Recalculate with a link, two notes and page breaks on Overall and a note on the Log,
     and no other link or note (those the renderers set are tested with their sheets)."""
-    render = layout.render_outputs
+    original = rendering.render_outputs
 
     def with_extras(*args, **kwargs):
-        outputs = render(*args, **kwargs)
+        outputs = original(*args, **kwargs)
         for output in outputs:
             output.links, output.notes = {}, {}
             if output.name == layout.SHEET_OVERALL:
@@ -51,7 +52,7 @@ def extras(monkeypatch):
                 output.notes[LOG_NOTE[0]] = LOG_NOTE[1]
         return outputs
 
-    monkeypatch.setattr(layout, "render_outputs", with_extras)
+    monkeypatch.setattr(rendering, "render_outputs", with_extras)
 
 
 def _part_of(path: Path, sheet: str) -> str:
@@ -127,15 +128,15 @@ def test_a_second_run_is_a_fixed_point_and_drops_notes_no_longer_written(extras,
     # Without notes, the notes of the sheets' previous version go with it: no stale part,
     # relationship or content type is left.
     monkeypatch.undo()
-    render = layout.render_outputs
+    original = rendering.render_outputs
 
     def without_notes(*args, **kwargs):
-        outputs = render(*args, **kwargs)
+        outputs = original(*args, **kwargs)
         for output in outputs:
             output.notes = {}
         return outputs
 
-    monkeypatch.setattr(layout, "render_outputs", without_notes)
+    monkeypatch.setattr(rendering, "render_outputs", without_notes)
     plain = recalc_file(thrice, tmp_path / "plain.xlsx", run_time=RUN_TIME).written
     assert _comment_parts(plain) == []
     with zipfile.ZipFile(plain) as z:
@@ -323,7 +324,7 @@ def test_desktop_excel_gets_the_tab_colour_as_bgr_and_a_break_before_each_next_r
 def test_a_sheet_with_page_breaks_prints_at_the_scale_that_fits_its_width():
     narrow = layout.SheetOutput(name="Log", after="x", cells=[["a", "b"]], widths={"A": 20, "B": 20}, row_breaks=[5])
     wide = layout.SheetOutput(name="Log", after="x", cells=[["a"] * 30], widths={layout.column_letter(c): 20 for c in range(1, 31)}, row_breaks=[5])
-    assert layout.print_scale(narrow) == 100
+    assert printing.print_scale(narrow) == 100
     # 30 columns of 20 characters: 30 x 108.75 pt against a printable width of 769.9 pt.
-    assert layout.print_scale(wide) == 23
-    assert layout.print_scale(layout.SheetOutput(name="Log", after="x", cells=[["a"]])) is None
+    assert printing.print_scale(wide) == 23
+    assert printing.print_scale(layout.SheetOutput(name="Log", after="x", cells=[["a"]])) is None

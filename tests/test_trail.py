@@ -18,7 +18,7 @@ import pytest
 from fixture_helpers import type_over
 from libreoffice import recalculated_values
 
-from cityopp_xl.adapters import layout
+from cityopp_xl.adapters import layout, printing, render
 from cityopp_xl.adapters.xlsx import recalc_file, validate_file
 from cityopp_xl.model import column_letter, column_number
 from cityopp_xl.pipeline import run
@@ -166,7 +166,7 @@ def test_a_published_total_inconsistent_with_its_components_is_flagged_on_its_ro
 def test_no_note_column_without_published_figures():
     inputs = validate_file(Path(__file__).parents[1] / "workbook" / "CityOpp2025.xlsm")[0]
     inputs.published = None
-    outputs = {o.name: o for o in layout.render_outputs(run(inputs), [], run_time=RUN_TIME)}
+    outputs = {o.name: o for o in render.render_outputs(run(inputs), [], run_time=RUN_TIME)}
     assert "Note" not in outputs[layout.SHEET_OVERALL].cells[3]
     assert not outputs[layout.SHEET_OVERALL].notes
 
@@ -174,7 +174,7 @@ def test_no_note_column_without_published_figures():
 def test_scores_computed_from_raw_values_say_so_on_their_header_and_link_to_the_indicator_scores():
     inputs = validate_file(Path(__file__).parent / "data" / "raw_fixture.xlsx")[0]
     pipeline = run(inputs)
-    outputs = {o.name: o for o in layout.render_outputs(pipeline, [], run_time=RUN_TIME)}
+    outputs = {o.name: o for o in render.render_outputs(pipeline, [], run_time=RUN_TIME)}
     indicator = outputs[layout.SHEET_INDICATOR_SCORES]
     checked = 0
     for position, dimension in enumerate(pipeline.framework.dimensions, start=1):
@@ -199,10 +199,10 @@ def test_scores_computed_from_raw_values_say_so_on_their_header_and_link_to_the_
 def test_one_score_format_on_every_score_table():
     inputs = validate_file(Path(__file__).parent / "data" / "raw_fixture.xlsx")[0]
     for formulas in (False, True):
-        outputs = {o.name: o for o in layout.render_outputs(run(inputs), [], run_time=RUN_TIME, formulas=formulas)}
+        outputs = {o.name: o for o in render.render_outputs(run(inputs), [], run_time=RUN_TIME, formulas=formulas)}
         for name, output in outputs.items():
             if SCORE_SHEETS.fullmatch(name) or name in (layout.SHEET_OVERALL, layout.SHEET_RANKS, layout.SHEET_INDICATOR_SCORES):
                 # Scores in the one format; the city column, text after the rank, is only set off from it.
-                assert output.number_formats and set(output.number_formats.values()) - {layout.TEXT_AFTER_NUMBERS} == {layout.SCORE_FORMAT}, name
-                texts = [area for area, code in output.number_formats.items() if code == layout.TEXT_AFTER_NUMBERS]
+                assert output.number_formats and set(output.number_formats.values()) - {printing.TEXT_AFTER_NUMBERS} == {layout.SCORE_FORMAT}, name
+                texts = [area for area, code in output.number_formats.items() if code == printing.TEXT_AFTER_NUMBERS]
                 assert all(area.startswith("B") for area in texts), (name, texts)

@@ -30,7 +30,7 @@ import xlwings as xw
 from ..errors import Problem, format_problems
 from ..model import column_letter, column_number
 from ..pipeline import Pipeline, run
-from . import layout
+from . import audit_sheets, diff_sheet, layout, printing, stale_check
 from . import recalculate as sequence
 from .integrity import SheetFeatures, TableRange, check_sheet_size
 
@@ -312,7 +312,7 @@ def write_sheet(book, output: layout.SheetOutput, sheet=None) -> None:
     for area in output.rank_scales:  # ranks: 1 green, median yellow, last red
         sheet[area].conditional_formats.add_color_scale(["#63BE7B", "#FFEB84", "#F8696B"])
     for address in output.alert_cells:  # warnings: bold dark red while they show
-        sheet[address].conditional_formats.add_custom("=" + layout.alert_rule(address), font_color="#C00000", font_bold=True)
+        sheet[address].conditional_formats.add_custom("=" + stale_check.alert_rule(address), font_color="#C00000", font_bold=True)
     remote = _is_remote(book)
     by_width: dict[float, list[str]] = {}
     for area, width in _width_runs(output.widths):
@@ -321,7 +321,7 @@ def write_sheet(book, output: layout.SheetOutput, sheet=None) -> None:
         for area in ranges(book, sheet, areas):
             area.column_width = _points(width) if remote else width
     if rewritten and height:  # clearing keeps row heights: undo the last run's tall rows
-        sheet.range(f"1:{height}").row_height = layout.LINE_HEIGHT
+        sheet.range(f"1:{height}").row_height = printing.LINE_HEIGHT
     # One call per row height on the remote engine (grouping rows of equal height would
     # make the number of calls depend on the data), one per height on desktop Excel.
     by_height: dict[float, list[str]] = {}
@@ -410,7 +410,7 @@ def _print_setup(book, sheet, output: layout.SheetOutput) -> None:
         setup = sheet.api.PageSetup
         setup.Orientation = 1 if output.orientation == "portrait" else 2  # xlPortrait, xlLandscape
         setup.PaperSize = 9  # xlPaperA4
-        scale = layout.print_scale(output)
+        scale = printing.print_scale(output)
         if scale:  # manual page breaks: a fixed scale (fitting to pages would ignore them)
             setup.Zoom = scale
         else:
@@ -456,7 +456,7 @@ def write_outputs(book, outputs: list[layout.SheetOutput], delete: list[str] = (
 
 
 def _write_problems(book, problems: list[Problem]) -> None:
-    output = layout.polish(layout.problems_sheet(problems))
+    output = printing.polish(audit_sheets.problems_sheet(problems))
     names = [s.name for s in book.sheets]
     output.after = layout.SHEET_LOG if layout.SHEET_LOG in names else names[-1]
     write_sheet(book, output, book.sheets[layout.SHEET_PROBLEMS] if layout.SHEET_PROBLEMS in names else None)
@@ -719,7 +719,7 @@ def run_compare(book, other_path, *, run_time: str | None = None):
         status(book, "CityOpp: comparing…")
         diff = compare_runs(run(inputs), other, sheets=layout.DIFF_TABLE_SHEETS)
         names = [s.name for s in book.sheets]
-        output = layout.diff_sheet(diff, book.name, other_path.name, run_time=run_time, after=names[-1])
+        output = diff_sheet.diff_sheet(diff, book.name, other_path.name, run_time=run_time, after=names[-1])
         with quiet(book):
             write_sheet(book, output, book.sheets[layout.SHEET_DIFF] if layout.SHEET_DIFF in names else None)
         book.sheets[layout.SHEET_DIFF].activate()

@@ -8,7 +8,7 @@ import pandas as pd
 from ..datanotes import KIND_INCONSISTENT, KIND_PRESCORED, KIND_TRANSCRIPTION, find_data_notes
 from ..model import quote_sheet
 from ..pipeline import Pipeline
-from . import layout
+from . import layout, printing
 
 HEADER = ["Kind", "Note", "City", "Figure", "Cell", "Printed", "Workbook uses", "Why"]
 HEADER_ROW = 4
@@ -96,7 +96,7 @@ def render_data_notes(
     widths = [WIDTHS[layout.column_letter(c)] for c in range(1, len(HEADER) + 1)]
     wrapped: list[list[int]] = []  # runs of wrapped rows, [first, last]
     for number, row in enumerate(rows[HEADER_ROW - 1 :], start=HEADER_ROW):
-        if any(isinstance(v, str) and layout.text_lines(v, w) > 1 for v, w in zip(row, widths)):
+        if any(isinstance(v, str) and printing.text_lines(v, w) > 1 for v, w in zip(row, widths)):
             if wrapped and wrapped[-1][1] == number - 1:
                 wrapped[-1][1] = number
             else:

@@ -46,12 +46,12 @@ from ..errors import CityOppError, Problem
 from ..model import Variable, column_letter, column_number, quote_sheet
 from ..pipeline import Pipeline
 from ..validate import Inputs
-from . import layout
+from . import audit_sheets, layout, score_sheets
 
 #: First body row of the Indicator scores sheet (three title rows, three header rows).
 INDICATOR_FIRST_ROW = 7
-#: First body row of the ``Dn scores`` and Overall sheets.
-SCORE_FIRST_ROW = 5
+#: Where the ``Dn scores`` and Overall tables sit.
+SCORE = layout.SCORE_GEOMETRY
 
 _ADDRESS = re.compile(r"^(?P<sheet>.+)!\$?(?P<column>[A-Z]{1,3})\$?(?P<row>\d+)$")
 
@@ -255,7 +255,7 @@ def _indicator_sheet(pipeline: Pipeline, inputs: dict[str, InputColumn], cities:
             total = add(_Column(dimension, name, "sum of indicator scores", _sum_maker(scores), cell_of(sums, "s")))
             return add(_Column(dimension, name, f"variable score (sum re-scored, ties {variable.ties})", _rescore_maker(total, body(total), variable.ties), variable_score))
         if variable.ties == "worst":
-            return add(_Column(dimension, name, layout.HEADER_SINGLE_WORST, _rescore_maker(scores[0], body(scores[0]), "worst"), variable_score))
+            return add(_Column(dimension, name, audit_sheets.HEADER_SINGLE_WORST, _rescore_maker(scores[0], body(scores[0]), "worst"), variable_score))
         return scores[0]
 
     letters: dict[str, str] = {}
@@ -343,20 +343,22 @@ def _rescore_maker(letter: str, rng: str, ties: str):
 def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: list[str], letters: dict[str, str], run_time: str) -> layout.SheetOutput:
     variables = [v.name for v in pipeline.framework.variables_of(dimension)]
     n = len(cities)
-    first, last = SCORE_FIRST_ROW, SCORE_FIRST_ROW + n - 1
-    total_col = column_letter(3 + len(variables))
-    last_variable = column_letter(2 + len(variables))
+    first, last = SCORE.first_row, SCORE.last_row(n)
+    total_col = SCORE.letter(len(variables))
+    last_variable = SCORE.letter(len(variables) - 1)
     source = quote_sheet(layout.SHEET_INDICATOR_SCORES)
-    rows = [
-        [f"{dimension}: scores"],
+    rows = SCORE.top(
         [
-            f"Live formulas. Variable scores 1 to {n} (best city {n}) from the Indicator scores sheet; total = SUM of the "
-            f"{len(variables)} variable scores (at most {n * len(variables)}); Rank = RANK of the total (tied totals share the better rank). "
-            "Cities in edition order: the ranks update live, the rows do not move."
+            [f"{dimension}: scores"],
+            [
+                f"Live formulas. Variable scores 1 to {n} (best city {n}) from the Indicator scores sheet; total = SUM of the "
+                f"{len(variables)} variable scores (at most {n * len(variables)}); Rank = RANK of the total (tied totals share the better rank). "
+                "Cities in edition order: the ranks update live, the rows do not move."
+            ],
+            [layout._stamp(run_time)],
         ],
-        [layout._stamp(run_time)],
         ["Rank", "City", *variables, "Total"],
-    ]
+    )
     ranks = pipeline["dimension_ranks"][dimension].to_dict()
     totals = pipeline["dimension_scores"][dimension].to_dict()
     scores = {v: pipeline["variable_scores"][v].to_dict() for v in variables}
@@ -364,29 +366,17 @@ def _dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: 
         [layout.cell_value(ranks[city]), None, *[layout.cell_value(scores[v][city]) for v in variables], layout.cell_value(totals[city])] for city in cities
     ]
     for i, city in enumerate(cities):
-        r = first + i
+        r = SCORE.row(i)
         rows.append(
             [
                 Formula(f"=RANK({total_col}{r},{total_col}${first}:{total_col}${last})"),
                 city,
                 *[Formula(f"={source}!{letters[v]}{INDICATOR_FIRST_ROW + i}") for v in variables],
-                Formula(f"=SUM(C{r}:{last_variable}{r})"),
+                Formula(f"=SUM({SCORE.cell(i, 0)}:{last_variable}{r})"),
             ]
         )
-    return layout.SheetOutput(
-        name=layout.score_sheet(position),
-        after=layout.data_sheet(position),
-        cells=_cells(rows),
-        bold=[f"A4:{total_col}4", f"{total_col}{first}:{total_col}{last}"],
-        number_formats={f"A{first}:A{last}": layout.SCORE_FORMAT, f"C{first}:{total_col}{last}": layout.SCORE_FORMAT},
-        widths={"A": 6, "B": layout.WIDTH_CITY} | {column_letter(3 + i): layout.WIDTH_SCORE for i in range(len(variables) + 1)},
-        freeze="C5",
-        wrap=[f"A4:{total_col}4"],
-        heatmaps=[f"{column_letter(3 + i)}{first}:{column_letter(3 + i)}{last}" for i in range(len(variables) + 1)],
-        print_title_rows="4:4",
-        formulas=True,
-        formula_values=computed,
-        live=True,
+    return score_sheets.score_table_output(
+        layout.score_sheet(position), layout.data_sheet(position), _cells(rows), n, scores=len(variables) + 1, formulas=True, formula_values=computed, live=True
     )
 
 
@@ -395,21 +385,22 @@ def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str) -> layo
     settings = pipeline.settings
     dimensions = list(framework.dimensions)
     n = len(cities)
-    first, last = SCORE_FIRST_ROW, SCORE_FIRST_ROW + n - 1
-    total_col = column_letter(3 + len(dimensions))
-    tier_col = column_letter(4 + len(dimensions))
-    last_dimension = column_letter(2 + len(dimensions))
+    first, last = SCORE.first_row, SCORE.last_row(n)
+    total_col = SCORE.letter(len(dimensions))
+    last_dimension = SCORE.letter(len(dimensions) - 1)
     tiers = "; ".join(f"{label}: {_number(minimum)} or more" for label, minimum in settings.tiers)
-    rows = [
-        ["Overall scores"],
+    rows = SCORE.top(
         [
-            f"Live formulas. {len(dimensions)} dimension totals from the score sheets (each at most {n * len(framework.variables_of(dimensions[0]))}); "
-            f"total = their SUM, no weights; Rank = RANK of the total (tied totals share the better rank). Tiers: {tiers}; otherwise {settings.other_tier}. "
-            "Cities in edition order: the ranks update live, the rows do not move."
+            ["Overall scores"],
+            [
+                f"Live formulas. {len(dimensions)} dimension totals from the score sheets (each at most {n * len(framework.variables_of(dimensions[0]))}); "
+                f"total = their SUM, no weights; Rank = RANK of the total (tied totals share the better rank). Tiers: {tiers}; otherwise {settings.other_tier}. "
+                "Cities in edition order: the ranks update live, the rows do not move."
+            ],
+            [layout._stamp(run_time)],
         ],
-        [layout._stamp(run_time)],
         ["Rank", "City", *dimensions, "Total", "Tier"],
-    ]
+    )
     overall = pipeline["overall"]
     dimension_scores = pipeline["dimension_scores"]
     computed = [[None] for _ in rows] + [
@@ -423,33 +414,21 @@ def _overall_sheet(pipeline: Pipeline, cities: list[str], run_time: str) -> layo
         for city in cities
     ]
     for i, city in enumerate(cities):
-        r = first + i
+        r = SCORE.row(i)
         total_cells = []
         for position in range(1, len(dimensions) + 1):
             sheet = quote_sheet(layout.score_sheet(position))
-            dimension_total = column_letter(3 + len(framework.variables_of(dimensions[position - 1])))
-            total_cells.append(Formula(f"={sheet}!{dimension_total}{SCORE_FIRST_ROW + i}"))
+            dimension_total = SCORE.cell(i, len(framework.variables_of(dimensions[position - 1])))
+            total_cells.append(Formula(f"={sheet}!{dimension_total}"))
         rows.append(
             [
                 Formula(f"=RANK({total_col}{r},{total_col}${first}:{total_col}${last})"),
                 city,
                 *total_cells,
-                Formula(f"=SUM(C{r}:{last_dimension}{r})"),
+                Formula(f"=SUM({SCORE.cell(i, 0)}:{last_dimension}{r})"),
                 tier_label_formula(f"{total_col}{r}", settings.tiers, settings.other_tier),
             ]
         )
-    return layout.SheetOutput(
-        name=layout.SHEET_OVERALL,
-        after=layout.score_sheet(len(dimensions)),
-        cells=_cells(rows),
-        bold=[f"A4:{tier_col}4", f"{total_col}{first}:{total_col}{last}"],
-        number_formats={f"A{first}:A{last}": layout.SCORE_FORMAT, f"C{first}:{total_col}{last}": layout.SCORE_FORMAT},
-        wrap=[f"A4:{tier_col}4"],
-        heatmaps=[f"{column_letter(3 + i)}{first}:{column_letter(3 + i)}{last}" for i in range(len(dimensions) + 1)],
-        print_title_rows="4:4",
-        widths={"A": 6, "B": layout.WIDTH_CITY} | {column_letter(3 + i): layout.WIDTH_SCORE for i in range(len(dimensions) + 1)} | {tier_col: 13},
-        freeze="C5",
-        formulas=True,
-        formula_values=computed,
-        live=True,
+    return score_sheets.score_table_output(
+        layout.SHEET_OVERALL, layout.score_sheet(len(dimensions)), _cells(rows), n, scores=len(dimensions) + 1, text=1, formulas=True, formula_values=computed, live=True
     )

@@ -42,11 +42,11 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.pagebreak import Break
 
 from ..model import Framework, column_letter, quote_sheet
-from . import layout
+from . import layout, printing
 from .xlsx import ALERT_COLOR, FONT_NAME, HEADER_FILL, INPUT_FILL, landscape, score_color_scale, write_sheet
 
-#: First body row of the Overall and ``Dn scores`` sheets (title, two notes, header).
-FIRST_ROW = 5
+#: Where the Overall and ``Dn scores`` tables sit (the formulas here read their bodies).
+SCORE = layout.SCORE_GEOMETRY
 #: The City profile's drop-down cell (the chosen city).
 CITY_CELL = "C4"
 RECALCULATE_FIRST = "Recalculate first: the Overall sheet has no scores yet."
@@ -83,9 +83,10 @@ def _bold(size: float = 11, color: str | None = None) -> Font:
     return Font(name=FONT_NAME, size=size, bold=True, color=color)
 
 
-def _column(sheet: str, letter: str, n: int) -> str:
-    """An absolute body column of an owned sheet, e.g. ``Overall!$C$5:$C$64``."""
-    return f"{quote_sheet(sheet)}!${letter}${FIRST_ROW}:${letter}${FIRST_ROW + n - 1}"
+def _column(sheet: str, column: str | int, n: int) -> str:
+    """An absolute body column of an owned sheet (a :data:`SCORE` column), e.g.
+    ``Overall!$C$5:$C$64``."""
+    return f"{quote_sheet(sheet)}!{SCORE.data_range(column, n, absolute=True)}"
 
 
 # --------------------------------------------------------------------------- placeholders
@@ -96,41 +97,30 @@ def placeholder_outputs(framework: Framework, n: int) -> list[layout.SheetOutput
     title, a note and the header row they will have, so that formulas and charts pointing
     at them are valid from the start. Recalculate replaces them in place."""
     note = "Not calculated yet: Recalculate (the CityOpp tab in Excel, or cityopp recalc on any computer) writes this sheet."
-    outputs = []
     dimensions = list(framework.dimensions)
-    for position, dimension in enumerate(dimensions, start=1):
-        variables = [v.name for v in framework.variables_of(dimension)]
-        header = ["Rank", "City", *variables, "Total"]
-        last = column_letter(len(header))
+    tables = [
+        (layout.score_sheet(position), layout.data_sheet(position), f"{dimension}: scores", [v.name for v in framework.variables_of(dimension)], ["Total"])
+        for position, dimension in enumerate(dimensions, start=1)
+    ]
+    tables.append((layout.SHEET_OVERALL, layout.score_sheet(len(dimensions)), "Overall scores", dimensions, ["Total", "Tier"]))
+    outputs = []
+    for name, after, title, scored, after_scores in tables:
+        header = ["Rank", "City", *scored, *after_scores]
+        header_range = SCORE.header_range(len(header))
         outputs.append(
             layout.SheetOutput(
-                name=layout.score_sheet(position),
-                after=layout.data_sheet(position),
-                cells=[[f"{dimension}: scores"], [note], [None], header],
-                bold=[f"A4:{last}4"],
-                widths={"A": 6, "B": layout.WIDTH_CITY} | {column_letter(3 + i): layout.WIDTH_SCORE for i in range(len(variables) + 1)},
-                freeze="C5",
-                wrap=[f"A4:{last}4"],
-                print_title_rows="4:4",
-                pages_tall=layout.pages_tall(n),
+                name=name,
+                after=after,
+                cells=SCORE.top([[title], [note], [None]], header),
+                bold=[header_range],
+                widths=SCORE.column_widths(len(scored) + 1, len(after_scores) - 1),
+                freeze=SCORE.freeze,
+                wrap=[header_range],
+                print_title_rows=SCORE.print_title_rows,
+                pages_tall=printing.pages_tall(n),
             )
         )
-    header = ["Rank", "City", *dimensions, "Total", "Tier"]
-    last = column_letter(len(header))
-    outputs.append(
-        layout.SheetOutput(
-            name=layout.SHEET_OVERALL,
-            after=layout.score_sheet(len(dimensions)),
-            cells=[["Overall scores"], [note], [None], header],
-            bold=[f"A4:{last}4"],
-            widths={"A": 6, "B": layout.WIDTH_CITY} | {column_letter(3 + i): layout.WIDTH_SCORE for i in range(len(dimensions) + 1)} | {last: 13},
-            freeze="C5",
-            wrap=[f"A4:{last}4"],
-            print_title_rows="4:4",
-            pages_tall=layout.pages_tall(n),
-        )
-    )
-    return [layout.polish(output) for output in outputs]
+    return [printing.polish(output) for output in outputs]
 
 
 # --------------------------------------------------------------------------- the workbook
@@ -172,7 +162,7 @@ def presentation_values(path: Path, framework: Framework, cities: list[str]) -> 
         def body(name: str) -> list[list]:
             if name not in book.sheetnames:
                 return []
-            return [list(row) for row in book[name].iter_rows(min_row=FIRST_ROW, max_row=FIRST_ROW + n - 1, values_only=True)]
+            return [list(row) for row in book[name].iter_rows(min_row=SCORE.first_row, max_row=SCORE.last_row(n), values_only=True)]
 
         picked = None
         if layout.SHEET_CITY_PROFILE in book.sheetnames:
@@ -253,16 +243,16 @@ def _header_cells(sheet, row: int, first_column: int, values: list[str], text_co
         cell.font = _bold()
         cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="bottom", horizontal="left" if offset in text_columns else "right", indent=2 if offset in text_columns and offset else 0)
-    lines = max(layout.text_lines(v, sheet.column_dimensions[column_letter(first_column + i)].width or layout.DEFAULT_WIDTH) for i, v in enumerate(values))
-    sheet.row_dimensions[row].height = lines * layout.LINE_HEIGHT
+    lines = max(printing.text_lines(v, sheet.column_dimensions[column_letter(first_column + i)].width or printing.DEFAULT_WIDTH) for i, v in enumerate(values))
+    sheet.row_dimensions[row].height = lines * printing.LINE_HEIGHT
 
 
 def _note(sheet, row: int, text: str, last_column: str) -> None:
     """A note wrapped across columns A to ``last_column``, as tall as its lines."""
     sheet.cell(row=row, column=1, value=text).alignment = Alignment(wrap_text=True, vertical="top")
     sheet.merge_cells(f"A{row}:{last_column}{row}")
-    width = sum(sheet.column_dimensions[column_letter(c)].width or layout.DEFAULT_WIDTH for c in range(1, layout.column_number(last_column) + 1))
-    sheet.row_dimensions[row].height = layout.text_lines(text, width, layout.NOTE_FILL) * layout.LINE_HEIGHT
+    width = sum(sheet.column_dimensions[column_letter(c)].width or printing.DEFAULT_WIDTH for c in range(1, layout.column_number(last_column) + 1))
+    sheet.row_dimensions[row].height = printing.text_lines(text, width, printing.NOTE_FILL) * printing.LINE_HEIGHT
 
 
 def _print_setup(sheet, area: str, breaks: list[int], scale: int) -> None:
@@ -274,7 +264,7 @@ def _print_setup(sheet, area: str, breaks: list[int], scale: int) -> None:
     # At most ``scale``, and no larger than lets the printed columns fit across the page
     # (841.9 points of A4 landscape less the two 0.4-inch margins).
     last = layout.column_number("".join(c for c in area.split(":")[-1] if c.isalpha()))
-    points = sum(layout.column_points(sheet.column_dimensions[column_letter(c)].width or layout.DEFAULT_WIDTH) for c in range(1, last + 1))
+    points = sum(printing.column_points(sheet.column_dimensions[column_letter(c)].width or printing.DEFAULT_WIDTH) for c in range(1, last + 1))
     sheet.page_setup.scale = min(scale, math.floor(100 * (841.9 - 2 * 0.4 * 72) / points))
     sheet.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5, header=0.2, footer=0.25)
     sheet.print_area = area
@@ -297,7 +287,7 @@ def _rank_colors(n: int) -> ColorScaleRule:
 @dataclass
 class Shown:
     """What the owned sheets hold, as the presentation formulas read it: the body rows (from
-    :data:`FIRST_ROW`, one per city, columns from A) of the Overall sheet and of each
+    :data:`SCORE`'s first body row, one per city, columns from A) of the Overall sheet and of each
     ``Dn scores`` sheet, and the city picked in :data:`CITY_CELL`. Empty rows stand for
     placeholders (a workbook not yet recalculated)."""
 
@@ -383,14 +373,14 @@ def _city_profile(sheet, framework: Framework, cities: list[str], shown: "Shown"
     count = len(dimensions)
     cells = _Cells(sheet)
     city = f"${CITY_CELL[0]}${CITY_CELL[1:]}"
-    overall_city = _column(layout.SHEET_OVERALL, "B", n)
-    overall_rank = _column(layout.SHEET_OVERALL, "A", n)
-    total = _column(layout.SHEET_OVERALL, column_letter(3 + count), n)
-    tier = _column(layout.SHEET_OVERALL, column_letter(4 + count), n)
+    overall_city = _column(layout.SHEET_OVERALL, "city", n)
+    overall_rank = _column(layout.SHEET_OVERALL, "rank", n)
+    total = _column(layout.SHEET_OVERALL, count, n)
+    tier = _column(layout.SHEET_OVERALL, count + 1, n)
     match_overall = f"MATCH({city},{overall_city},0)"
     # The same figures in Python, from the values the owned sheets hold (the cached values).
     picked = shown.city
-    at = _match(picked, shown.overall_column(1))
+    at = _match(picked, shown.overall_column(SCORE.index("city")))
     for letter, width in PROFILE_WIDTHS.items():
         sheet.column_dimensions[letter].width = width
 
@@ -415,7 +405,7 @@ def _city_profile(sheet, framework: Framework, cities: list[str], shown: "Shown"
     cells.put(
         "D4",
         f'=IF(COUNT({overall_rank})=0,"{RECALCULATE_FIRST}",IF(ISNA({match_overall}),"{NOT_A_CITY}",""))',
-        RECALCULATE_FIRST if not _numbers(shown.overall_column(0)) else NOT_A_CITY if at is None else "",
+        RECALCULATE_FIRST if not _numbers(shown.overall_column(SCORE.index("rank"))) else NOT_A_CITY if at is None else "",
     )
     sheet["D4"].font = _bold(color=ALERT_COLOR)
     pick = DataValidation(
@@ -434,9 +424,9 @@ def _city_profile(sheet, framework: Framework, cities: list[str], shown: "Shown"
 
     for row, (label, formula, column) in enumerate(
         [
-            ("Overall score", f'=IFERROR(INDEX({total},{match_overall}),"")', 2 + count),
-            ("Overall rank", f'=IFERROR(INDEX({overall_rank},{match_overall}),"")', 0),
-            ("Tier", f'=IFERROR(INDEX({tier},{match_overall}),"")', 3 + count),
+            ("Overall score", f'=IFERROR(INDEX({total},{match_overall}),"")', SCORE.index(count)),
+            ("Overall rank", f'=IFERROR(INDEX({overall_rank},{match_overall}),"")', SCORE.index("rank")),
+            ("Tier", f'=IFERROR(INDEX({tier},{match_overall}),"")', SCORE.index(count + 1)),
         ],
         start=5,
     ):
@@ -454,20 +444,20 @@ def _city_profile(sheet, framework: Framework, cities: list[str], shown: "Shown"
     for offset, dimension in enumerate(dimensions):
         row = first + offset
         scores_sheet, scores = layout.score_sheet(offset + 1), shown.scores[offset]
-        column = _column(layout.SHEET_OVERALL, column_letter(3 + offset), n)
+        column = _column(layout.SHEET_OVERALL, offset, n)
         sheet.cell(row=row, column=2, value=dimension)
-        cells.put(f"C{row}", f'=IFERROR(INDEX({column},{match_overall}),"")', _index(shown.overall_column(2 + offset), at))
+        cells.put(f"C{row}", f'=IFERROR(INDEX({column},{match_overall}),"")', _index(shown.overall_column(SCORE.index(offset)), at))
         cells.put(
             f"D{row}",
-            f'=IFERROR(INDEX({_column(scores_sheet, "A", n)},MATCH({city},{_column(scores_sheet, "B", n)},0)),"")',
-            _index(_body_column(scores, 0), _match(picked, _body_column(scores, 1))),
+            f'=IFERROR(INDEX({_column(scores_sheet, "rank", n)},MATCH({city},{_column(scores_sheet, "city", n)},0)),"")',
+            _index(_body_column(scores, SCORE.index("rank")), _match(picked, _body_column(scores, SCORE.index("city")))),
         )
-        cells.put(f"E{row}", f'=IF(COUNT({column})=0,"",MEDIAN({column}))', _median(shown.overall_column(2 + offset)))
+        cells.put(f"E{row}", f'=IF(COUNT({column})=0,"",MEDIAN({column}))', _median(shown.overall_column(SCORE.index(offset))))
     overall_row = last + 1
     sheet.cell(row=overall_row, column=2, value="Overall (sum of the dimensions)")
     cells.put(f"C{overall_row}", "=C5", cells.values["C5"])
     cells.put(f"D{overall_row}", "=C6", cells.values["C6"])
-    cells.put(f"E{overall_row}", f'=IF(COUNT({total})=0,"",MEDIAN({total}))', _median(shown.overall_column(2 + count)))
+    cells.put(f"E{overall_row}", f'=IF(COUNT({total})=0,"",MEDIAN({total}))', _median(shown.overall_column(SCORE.index(count))))
     for column in range(2, 6):
         sheet.cell(row=overall_row, column=column).font = _bold()
         sheet.cell(row=overall_row, column=column).border = Border(top=Side(style="thin"))
@@ -529,11 +519,11 @@ def _city_profile(sheet, framework: Framework, cities: list[str], shown: "Shown"
             listed.append({"name": f"{dimension}: dimension score", "score": cells.values[f"C{row}"], "rank": cells.values[f"D{row}"], "dimension": None})
             dimension_first = row + 1
             continue
-        column = _column(scores_sheet, column_letter(3 + variable_position), n)
+        column = _column(scores_sheet, variable_position, n)
         sheet.cell(row=row, column=2, value=variable.name)
-        cells.put(f"C{row}", f'=IFERROR(INDEX({column},MATCH({city},{_column(scores_sheet, "B", n)},0)),"")', _index(_body_column(scores, 2 + variable_position), _match(picked, _body_column(scores, 1))))
+        cells.put(f"C{row}", f'=IFERROR(INDEX({column},MATCH({city},{_column(scores_sheet, "city", n)},0)),"")', _index(_body_column(scores, SCORE.index(variable_position)), _match(picked, _body_column(scores, SCORE.index("city")))))
         value = cells.values[f"C{row}"]
-        cells.put(f"D{row}", f'=IF(ISNUMBER(C{row}),COUNTIF({column},">"&C{row})+1,"")', sum(1 for v in _numbers(_body_column(scores, 2 + variable_position)) if v > value) + 1 if _is_number(value) else "")
+        cells.put(f"D{row}", f'=IF(ISNUMBER(C{row}),COUNTIF({column},">"&C{row})+1,"")', sum(1 for v in _numbers(_body_column(scores, SCORE.index(variable_position))) if v > value) + 1 if _is_number(value) else "")
         sheet.cell(row=row, column=5, value=variable.dimension)
         listed.append({"name": variable.name, "score": value, "rank": cells.values[f"D{row}"], "dimension": variable.dimension})
     # A place among the city's variables (subtotal rows, with no dimension in column E, left
@@ -684,18 +674,18 @@ def _charts(sheet, framework: Framework, n: int, shown: Shown) -> dict[str, obje
         cell.font = Font(name=FONT_NAME, size=9, italic=True, color="7F7F7F")
         cell.alignment = Alignment(horizontal="right", vertical="bottom")
     overall = quote_sheet(layout.SHEET_OVERALL)
-    sources = ["B", "A"] + [column_letter(3 + i) for i in range(count + 1)]
-    ranks = shown.overall_column(0)
+    sources = ["city", "rank", *range(count + 1)]
+    ranks = shown.overall_column(SCORE.index("rank"))
     key_values = [ranks[k - 1] + k / 10000 if k <= len(ranks) and _is_number(ranks[k - 1]) else "" for k in range(1, n + 1)]
     in_order = sorted(_numbers(key_values))
     for k in range(1, n + 1):
         row = first + k - 1
-        source_row = FIRST_ROW + k - 1
-        cells.put(f"{key_letter}{row}", f'=IF(ISNUMBER({overall}!$A${source_row}),{overall}!$A${source_row}+{k}/10000,"")', key_values[k - 1])
+        rank = f"{overall}!${SCORE.letter('rank')}${SCORE.row(k - 1)}"
+        cells.put(f"{key_letter}{row}", f'=IF(ISNUMBER({rank}),{rank}+{k}/10000,"")', key_values[k - 1])
         found = key_values.index(in_order[k - 1]) + 1 if k <= len(in_order) else ""
         cells.put(f"{row_letter}{row}", f'=IFERROR(MATCH(SMALL({keys},{k}),{keys},0),"")', found)
         for offset, source in enumerate(sources):
-            value = "" if found == "" else _index(shown.overall_column(layout.column_number(source) - 1), found - 1)
+            value = "" if found == "" else _index(shown.overall_column(SCORE.index(source)), found - 1)
             cell = cells.put(f"{column_letter(table + offset)}{row}", f'=IF(${row_letter}{row}="","",INDEX({_column(layout.SHEET_OVERALL, source, n)},${row_letter}{row}))', value)
             if offset:
                 cell.number_format = layout.SCORE_FORMAT
@@ -745,11 +735,11 @@ def _charts(sheet, framework: Framework, n: int, shown: Shown) -> dict[str, obje
         "F",
     )
     _header_cells(sheet, spread_head, 1, ["Dimension", "Lowest city", "Lowest", "Median", "Highest", "Highest city"], text_columns=(0, 1, 5))
-    cities_column = _column(layout.SHEET_OVERALL, "B", n)
+    cities_column = _column(layout.SHEET_OVERALL, "city", n)
     for offset, dimension in enumerate(dimensions):
         row = spread_head + 1 + offset
-        column = _column(layout.SHEET_OVERALL, column_letter(3 + offset), n)
-        values = shown.overall_column(2 + offset)
+        column = _column(layout.SHEET_OVERALL, offset, n)
+        values = shown.overall_column(SCORE.index(offset))
         numbers = _numbers(values)
         sheet.cell(row=row, column=1, value=dimension)
         for letter, function, value in (("C", "MIN", min(numbers, default="")), ("D", "MEDIAN", _median(values)), ("E", "MAX", max(numbers, default=""))):
@@ -759,7 +749,7 @@ def _charts(sheet, framework: Framework, n: int, shown: Shown) -> dict[str, obje
             found = f"{function}({column})"
             tied = f"COUNTIF({column},{found})"
             others = values.count(extreme) - 1 if extreme is not None else 0
-            name = "" if extreme is None else _text(_index(shown.overall_column(1), values.index(extreme))) + (f" and {others} more" if others else "")
+            name = "" if extreme is None else _text(_index(shown.overall_column(SCORE.index("city")), values.index(extreme))) + (f" and {others} more" if others else "")
             cells.put(
                 f"{letter}{row}",
                 f'=IF(COUNT({column})=0,"",INDEX({cities_column},MATCH({found},{column},0))&IF({tied}>1," and "&({tied}-1)&" more",""))',

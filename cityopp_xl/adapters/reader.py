@@ -16,7 +16,7 @@ from ..datanotes import find_note_problems, published_addresses, read_transcript
 from ..errors import Problem
 from ..model import Settings, framework_from_table, settings_from_table
 from ..validate import CellAddresses, Inputs, find_nothing_to_score, match_city_rows, read_cities, read_dimension_values, read_published
-from . import layout
+from . import layout, stale_check
 from .integrity import SheetFeatures, SheetTooLargeError, find_edited_outputs, find_layout_problems
 
 SheetValues = Callable[[str], list[list]]
@@ -75,7 +75,7 @@ def read_inputs(
         if found is None:
             problems.append(layout.missing_table_problem(sheet, first_header))
         else:
-            copies[sheet] = layout.copy_table(sheet, rows_of(sheet), found)
+            copies[sheet] = stale_check.copy_table(sheet, rows_of(sheet), found)
         return found
 
     framework_table = table(layout.SHEET_FRAMEWORK, layout.FIRST_HEADERS[layout.SHEET_FRAMEWORK])

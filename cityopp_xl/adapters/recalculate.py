@@ -16,7 +16,7 @@ from typing import Callable, Protocol
 from ..errors import Problem, format_problems
 from ..pipeline import Pipeline, run
 from ..validate import Inputs
-from . import layout
+from . import layout, render, stale_check
 from .integrity import SheetFeatures
 from .reader import read_inputs
 
@@ -124,7 +124,7 @@ def recalculate(front: WorkbookFront, *, run_time: str | None = None, formulas: 
         front.progress(f"CityOpp: scoring {len(inputs.values)} cities…")
         pipeline = run(inputs)
         problems = problems + pipeline.problems
-        outputs = layout.render_outputs(pipeline, problems, run_time=run_time, source=front.name, formulas=formulas)
+        outputs = render.render_outputs(pipeline, problems, run_time=run_time, source=front.name, formulas=formulas)
         produced = {output.name for output in outputs}
         delete = [name for name in front.sheet_names() if name in front.owned() and name not in produced]
         front.progress("CityOpp: writing the score sheets…")
@@ -149,7 +149,7 @@ def validate(front: WorkbookFront) -> Outcome:
             problems = problems + pipeline.problems
         stale = []
         if inputs is not None and layout.SHEET_LOG in front.sheet_names():
-            stale = layout.find_stale_problems(inputs, values_of(layout.SHEET_LOG))
+            stale = stale_check.find_stale_problems(inputs, values_of(layout.SHEET_LOG))
             problems = problems + stale
         errors = [p for p in problems if p.blocking]
         if problems:

@@ -132,7 +132,7 @@ def robustness_sheet(pipeline: Pipeline, result: core.Robustness, run_time: str,
         name=SHEET_ROBUSTNESS,
         after=after,
         cells=layout._rect(rows),
-        # Bold headers get aligned over the numbers under them (layout.polish): the bar's
+        # Bold headers get aligned over the numbers under them (printing.polish): the bar's
         # labels and the tier-crossing table, which may be empty, stay plain, so that the
         # number of formatting calls does not depend on the data.
         bold=[

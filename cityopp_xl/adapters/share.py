@@ -43,7 +43,7 @@ from lxml import etree
 from ..errors import CityOppError, InputError, OutputError
 from ..model import column_letter, column_number, quote_sheet
 from ..validate import UncalculatedFormula
-from . import layout, macros
+from . import layout, macros, stale_check
 from . import recalculate as sequence
 from .integrity import FINGERPRINT_HEADER, find_edited_outputs
 from .package import check_output_folder, write_atomically
@@ -142,10 +142,10 @@ def _check_master(front: FileFront) -> tuple[str, str]:
     if inputs is None:
         raise InputError([p for p in problems if p.blocking])
     log = values_of(layout.SHEET_LOG) if layout.SHEET_LOG in front.sheet_names() else []
-    run_time, prints = layout.read_log(log)
+    run_time, prints = stale_check.read_log(log)
     if not run_time:
         raise ShareError(f"{name}: no Log sheet of a Recalculate, expected a workbook cityopp-xl has scored: Recalculate first (cityopp recalc {name}); nothing was written")
-    stale = layout.find_stale_problems(inputs, log)
+    stale = stale_check.find_stale_problems(inputs, log)
     if stale:
         raise ShareError(
             f"{name}: inputs changed since the Recalculate of {run_time} ({', '.join(p.where for p in stale)}), "
@@ -395,8 +395,8 @@ def human_log(xml: bytes) -> tuple[bytes, str | None]:
     steps = first_row(lambda t: tuple(t[:2]) == STEP_HEADER)
     if steps:
         drop |= set(range(steps, block_end(steps) + 1))
-    stale = first_row(lambda t: tuple(t[:4]) == tuple(layout.LOG_STALE_HEADER))
-    summary = stale + 1 if stale and stale + 1 in text and text[stale + 1][:1] == [layout.LOG_STALE_SUMMARY] else None
+    stale = first_row(lambda t: tuple(t[:4]) == tuple(stale_check.LOG_STALE_HEADER))
+    summary = stale + 1 if stale and stale + 1 in text and text[stale + 1][:1] == [stale_check.LOG_STALE_SUMMARY] else None
     if summary:
         drop |= set(range(summary + 1, block_end(summary) + 1))
     prints = first_row(lambda t: tuple(t[: len(FINGERPRINT_HEADER)]) == FINGERPRINT_HEADER)

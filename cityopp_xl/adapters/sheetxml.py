@@ -30,7 +30,7 @@ from lxml import etree
 
 from ..model import column_letter, column_number
 from ..validate import UncalculatedFormula
-from . import layout
+from . import layout, printing, stale_check
 from .integrity import SheetFeatures
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -614,7 +614,7 @@ def _formula_cell(ref: str, style: str, formula: str, cached) -> str:
 
 
 def _area_cells(area: str) -> Iterator[tuple[int, int]]:
-    rows, columns = layout._areas(area)
+    rows, columns = printing._areas(area)
     for row in rows:
         for column in columns:
             yield row, column
@@ -647,7 +647,7 @@ def _formats(output: layout.SheetOutput) -> dict[tuple[int, int], list]:
             at(position)[3] = "right"
     for area in output.merged:
         first = area.split(":")[0]
-        rows, columns = layout._areas(first)
+        rows, columns = printing._areas(first)
         at((rows[0], columns[0]))[4] = True
     for address in output.links:
         for position in _area_cells(address):
@@ -657,7 +657,7 @@ def _formats(output: layout.SheetOutput) -> dict[tuple[int, int], list]:
 
 def _page(output: layout.SheetOutput) -> str:
     fit_height = output.pages_tall
-    scale = layout.print_scale(output)
+    scale = printing.print_scale(output)
     scale_attribute = f' scale="{scale}"' if scale else ""
     return (
         '<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.6" header="0.25" footer="0.3"/>'
@@ -727,7 +727,7 @@ def _conditional_formats(output: layout.SheetOutput, styles: StyleBook) -> str:
             priority += 1
             parts.append(
                 f'<conditionalFormatting sqref="{address}"><cfRule type="expression" dxfId="{dxf}" priority="{priority}">'
-                f"<formula>{_escape(layout.alert_rule(address))}</formula></cfRule></conditionalFormatting>"
+                f"<formula>{_escape(stale_check.alert_rule(address))}</formula></cfRule></conditionalFormatting>"
             )
     return "".join(parts)
 
@@ -787,7 +787,7 @@ def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: boo
     tab = f'<tabColor rgb="FF{output.tab_color.upper()}"/>' if output.tab_color else ""
     head = [
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN}" xmlns:r="{REL}">',
-        f'<sheetPr>{tab}<pageSetUpPr fitToPage="{0 if layout.print_scale(output) else 1}"/></sheetPr>',
+        f'<sheetPr>{tab}<pageSetUpPr fitToPage="{0 if printing.print_scale(output) else 1}"/></sheetPr>',
         f'<dimension ref="A1:{last}"/>',
         _views(output, selected),
         '<sheetFormatPr defaultRowHeight="15"/>',

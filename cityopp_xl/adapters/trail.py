@@ -28,7 +28,10 @@ from __future__ import annotations
 from ..model import column_letter, column_number, quote_sheet
 from ..pipeline import Pipeline
 from . import layout
-from .formulas import SCORE_FIRST_ROW, Formula, _cells, split_address, tier_label_formula
+
+#: Where the score sheets', Overall's and Ranks' tables sit.
+SCORE = layout.SCORE_GEOMETRY
+from .formulas import Formula, _cells, split_address, tier_label_formula
 
 
 def add_audit_trail(outputs: list[layout.SheetOutput], pipeline: Pipeline) -> None:
@@ -47,7 +50,7 @@ def add_audit_trail(outputs: list[layout.SheetOutput], pipeline: Pipeline) -> No
         if sheet is None or sheet.formulas:
             return
         variables = framework.variables_of(dimension)
-        total = column_letter(3 + len(variables))
+        total = SCORE.letter(len(variables))
         rows = city_rows(sheet)
         totals[position] = (total, rows)
 
@@ -60,7 +63,7 @@ def add_audit_trail(outputs: list[layout.SheetOutput], pipeline: Pipeline) -> No
         for j, variable in enumerate(variables):
             if variable.prescored or variable.name not in score_columns:
                 continue
-            header = f"{column_letter(3 + j)}{SCORE_FIRST_ROW - 1}"
+            header = f"{SCORE.letter(j)}{SCORE.header_row}"
             letter = score_columns[variable.name]
             sheet.notes[header] = (
                 f"Computed by cityopp-xl from the data on {layout.data_sheet(position)}: the rank scores of the raw values "
@@ -71,7 +74,7 @@ def add_audit_trail(outputs: list[layout.SheetOutput], pipeline: Pipeline) -> No
     if overall is None or overall.formulas:
         return
     rows = city_rows(overall)
-    total = column_letter(3 + len(framework.dimensions))
+    total = SCORE.letter(len(framework.dimensions))
 
     def dimension_cell(city: str, r: int, j: int, value):
         letter, sheet_rows = totals[j + 1]
@@ -86,11 +89,13 @@ INDICATOR_HEADER_ROW = 6
 
 
 def city_rows(output: layout.SheetOutput) -> dict[str, int]:
-    """Each city's sheet row on a score sheet or Overall (city in column B from row 5)."""
+    """Each city's sheet row on a score sheet or Overall (:data:`SCORE`: the city column
+    from the first body row)."""
     rows = {}
-    for r in range(SCORE_FIRST_ROW, len(output.cells) + 1):
+    city_index = SCORE.columns.index("city")
+    for r in range(SCORE.first_row, len(output.cells) + 1):
         row = output.cells[r - 1]
-        city = row[1] if len(row) > 1 else None
+        city = row[city_index] if len(row) > city_index else None
         if isinstance(city, str) and city:
             rows.setdefault(city, r)
     return rows
@@ -139,16 +144,17 @@ def _to_formulas(output: layout.SheetOutput, rows: dict[str, int], total: str, m
     """Rank in column A, ``make(city, row, j, value)`` for the columns from C up to the
     total, ``=SUM`` in the total column, and ``tier(row)`` in the column after it."""
     values = output.cells
-    first, last = SCORE_FIRST_ROW, max(rows.values(), default=SCORE_FIRST_ROW)
+    first, last = SCORE.first_row, max(rows.values(), default=SCORE.first_row)
     end = column_number(total)
     before = column_letter(end - 1)
+    rank, start = column_number(SCORE.letter("rank")), column_number(SCORE.letter(0))
     cells = [list(row) for row in values]
     for city, r in rows.items():
         row = cells[r - 1]
-        row[0] = Formula(f"=RANK({total}{r},{total}${first}:{total}${last})")
-        for c in range(3, end):
-            row[c - 1] = make(city, r, c - 3, row[c - 1])
-        row[end - 1] = Formula(f"=SUM(C{r}:{before}{r})")
+        row[rank - 1] = Formula(f"=RANK({total}{r},{total}${first}:{total}${last})")
+        for c in range(start, end):
+            row[c - 1] = make(city, r, c - start, row[c - 1])
+        row[end - 1] = Formula(f"=SUM({SCORE.letter(0)}{r}:{before}{r})")
         if tier is not None:
             row[end] = tier(r)
     output.cells = _cells(cells)
@@ -172,22 +178,25 @@ def ranks_sheet(pipeline: Pipeline, outputs: list[layout.SheetOutput], run_time:
     rows_on = [city_rows(by_name[name]) for name in sources]
     n = len(cities)
     header = ["Overall rank", "City", *dimensions]
-    rows = [
-        ["Ranks: overall and in every dimension"],
+    g = layout.RANKS_GEOMETRY
+    rows = g.top(
         [
-            f"Each city's overall rank and its rank in each of the {len(dimensions)} dimensions (1 best, {n} last), from the Overall and score sheets. "
-            f"Sorted by overall rank. {layout.TIES_ORDER}"
+            ["Ranks: overall and in every dimension"],
+            [
+                f"Each city's overall rank and its rank in each of the {len(dimensions)} dimensions (1 best, {n} last), from the Overall and score sheets. "
+                f"Sorted by overall rank. {layout.TIES_ORDER}"
+            ],
+            [layout._stamp(run_time)],
         ],
-        [layout._stamp(run_time)],
         header,
-    ]
+    )
     values = [list(row) for row in rows]
     for city, row in zip(ordered.index, ordered[["overall", *dimensions]].itertuples(index=False)):
-        references = [Formula(f"={quote_sheet(name)}!A{on[city]}") for name, on in zip(sources, rows_on)]
+        references = [Formula(f"={quote_sheet(name)}!{SCORE.letter('rank')}{on[city]}") for name, on in zip(sources, rows_on)]
         rows.append([references[0], city, *references[1:]])
         values.append([row[0], city, *row[1:]])
-    last_col = column_letter(len(header))
-    last_row = 4 + n
+    header_range = g.header_range(len(header))
+    ranks_columns = ["rank", *range(len(dimensions))]  # overall rank, then each dimension's
     return layout.SheetOutput(
         name=layout.SHEET_RANKS,
         after=layout.SHEET_OVERALL,
@@ -195,12 +204,12 @@ def ranks_sheet(pipeline: Pipeline, outputs: list[layout.SheetOutput], run_time:
         formula_values=layout._rect(values),
         formulas=True,
         live=by_name[layout.SHEET_OVERALL].live,
-        bold=[f"A4:{last_col}4", f"A5:A{last_row}"],
-        wrap=[f"A4:{last_col}4"],
-        number_formats={f"A5:A{last_row}": layout.SCORE_FORMAT, f"C5:{last_col}{last_row}": layout.SCORE_FORMAT},
-        rank_scales=[f"{column_letter(c)}5:{column_letter(c)}{last_row}" for c in [1, *range(3, len(header) + 1)]],
-        widths={"A": 9, "B": layout.WIDTH_CITY} | {column_letter(3 + i): layout.WIDTH_SCORE for i in range(len(dimensions))},
-        freeze="C5",
-        print_title_rows="4:4",
+        bold=[header_range, g.data_range("rank", n)],
+        wrap=[header_range],
+        number_formats={g.data_range("rank", n): layout.SCORE_FORMAT, g.data_range(0, n, len(dimensions) - 1): layout.SCORE_FORMAT},  # not the city column
+        rank_scales=[g.data_range(column, n) for column in ranks_columns],
+        widths=g.column_widths(len(dimensions)),
+        freeze=g.freeze,
+        print_title_rows=g.print_title_rows,
         tab_color=layout.TAB_COLORS["scores"],
     )

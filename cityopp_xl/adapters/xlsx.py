@@ -23,7 +23,7 @@ from .. import pipeline as pipeline_module
 from ..errors import CityOppError, InputError, Problem
 from ..model import Framework, Settings
 from ..validate import Inputs, UncalculatedFormula
-from . import layout
+from . import layout, printing, stale_check
 from .collector import paused_garbage_collection
 from . import recalculate
 from .inuse import check_replaceable
@@ -306,7 +306,7 @@ def write_sheet(sheet, output: layout.SheetOutput) -> None:
     if output.freeze:
         sheet.freeze_panes = output.freeze
     landscape(sheet, pages_wide=output.pages_wide, pages_tall=output.pages_tall, orientation=output.orientation)
-    scale = layout.print_scale(output)
+    scale = printing.print_scale(output)
     if scale:  # manual page breaks: a fixed scale (fitting to pages would ignore them)
         sheet.page_setup.scale = scale
         sheet.sheet_properties.pageSetUpPr.fitToPage = False
@@ -325,7 +325,7 @@ def write_sheet(sheet, output: layout.SheetOutput) -> None:
     for address, formula in output.formula_cells.items():
         sheet[address] = formula
     for address in output.alert_cells:
-        sheet.conditional_formatting.add(address, FormulaRule(formula=[layout.alert_rule(address)], font=Font(bold=True, color=ALERT_COLOR)))
+        sheet.conditional_formatting.add(address, FormulaRule(formula=[stale_check.alert_rule(address)], font=Font(bold=True, color=ALERT_COLOR)))
     for address, target in output.links.items():
         add_link(sheet[address], target)
     for address, text in output.notes.items():
@@ -685,9 +685,9 @@ def write_input_workbook(
             for cell in row[6:]:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
             # A viewer that does not size rows itself (LibreOffice) would cut the notes.
-            lines = max(layout.text_lines(cell.value, 60, layout.NOTE_FILL) if cell.value else 1 for cell in row[6:])
+            lines = max(printing.text_lines(cell.value, 60, printing.NOTE_FILL) if cell.value else 1 for cell in row[6:])
             if lines > 1:
-                sheet.row_dimensions[row[0].row].height = lines * layout.LINE_HEIGHT
+                sheet.row_dimensions[row[0].row].height = lines * printing.LINE_HEIGHT
         sheet.freeze_panes = "D4"
         sheet.print_title_rows = f"{layout.TABLE_HEADER_ROW}:{layout.TABLE_HEADER_ROW}"
         sheet.print_area = f"A1:H{layout.TABLE_HEADER_ROW - 1}"  # the Data notes sheet prints the notes
@@ -723,7 +723,7 @@ def write_input_workbook(
         sheet.column_dimensions["A"].width = layout.WIDTH_CITY
         for column in range(2, len(columns) + 2):
             sheet.column_dimensions[get_column_letter(column)].width = 20
-        sheet.row_dimensions[layout.DATA_HEADER_ROW - 1].height = 2 * layout.LINE_HEIGHT
+        sheet.row_dimensions[layout.DATA_HEADER_ROW - 1].height = 2 * printing.LINE_HEIGHT
         sheet.row_dimensions[layout.DATA_HEADER_ROW].height = 60
         sheet.freeze_panes = f"B{layout.DATA_HEADER_ROW + 1}"
         sheet.print_title_rows = f"{layout.DATA_HEADER_ROW - 1}:{layout.DATA_HEADER_ROW}"
@@ -748,13 +748,13 @@ def write_input_workbook(
 def _fit_for_print(sheet) -> None:
     """Print an input sheet readable and uncut: text in a wrapping cell makes its row as
     tall as its lines; a note (a text alone in column A, wider than the table) wraps across
-    the table; the orientation and pages come from :func:`layout.page_fit`, a table with a
-    repeated header filling whole pages. The same estimates as :func:`layout.polish`."""
+    the table; the orientation and pages come from :func:`printing.page_fit`, a table with a
+    repeated header filling whole pages. The same estimates as :func:`printing.polish`."""
     from openpyxl.styles import Alignment
     from openpyxl.utils import get_column_letter
 
     columns = sheet.max_column
-    width_of = [sheet.column_dimensions[get_column_letter(c)].width or layout.DEFAULT_WIDTH for c in range(1, columns + 1)]
+    width_of = [sheet.column_dimensions[get_column_letter(c)].width or printing.DEFAULT_WIDTH for c in range(1, columns + 1)]
     table_width = sum(width_of)
     for row in sheet.iter_rows(min_row=2):
         lines = 1
@@ -764,21 +764,21 @@ def _fit_for_print(sheet) -> None:
             if columns > 1:
                 sheet.merge_cells(start_row=cell.row, start_column=1, end_row=cell.row, end_column=columns)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
-            lines = layout.text_lines(cell.value, table_width, layout.NOTE_FILL)
+            lines = printing.text_lines(cell.value, table_width, printing.NOTE_FILL)
         else:
-            # Bold headers run wider than plain text (the fills of layout.polish).
-            lines = max([layout.text_lines(c.value, width_of[c.column - 1], layout.WRAP_FILL if c.font.b else layout.NOTE_FILL) for c in texts if c.alignment.wrap_text] or [1])
+            # Bold headers run wider than plain text (the fills of printing.polish).
+            lines = max([printing.text_lines(c.value, width_of[c.column - 1], printing.WRAP_FILL if c.font.b else printing.NOTE_FILL) for c in texts if c.alignment.wrap_text] or [1])
         current = sheet.row_dimensions[row[0].row].height
-        if lines > 1 and (current or 0) < lines * layout.LINE_HEIGHT:
-            sheet.row_dimensions[row[0].row].height = lines * layout.LINE_HEIGHT
-    height_of = lambda number: sheet.row_dimensions[number].height or (layout.TITLE_FONT_SIZE * 1.35 if number == 1 else layout.LINE_HEIGHT)  # noqa: E731
+        if lines > 1 and (current or 0) < lines * printing.LINE_HEIGHT:
+            sheet.row_dimensions[row[0].row].height = lines * printing.LINE_HEIGHT
+    height_of = lambda number: sheet.row_dimensions[number].height or (layout.TITLE_FONT_SIZE * 1.35 if number == 1 else printing.LINE_HEIGHT)  # noqa: E731
     height = sum(height_of(number) for number in range(1, sheet.max_row + 1))
     title_height = 0.0
     if sheet.print_title_rows:
         first, _, last = sheet.print_title_rows.replace("$", "").partition(":")
         title_height = sum(height_of(number) for number in range(int(first), int(last or first) + 1))
-    width = sum(layout.column_points(w) for w in width_of)
-    orientation, tall = layout.page_fit(width, height, title_height)
+    width = sum(printing.column_points(w) for w in width_of)
+    orientation, tall = printing.page_fit(width, height, title_height)
     landscape(sheet, pages_tall=tall, orientation=orientation)
 
 
