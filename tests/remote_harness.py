@@ -971,6 +971,8 @@ def cache_formula_values(path: Path, wb, saved: dict | None = None) -> None:
     module docstring). Any other formula keeps the value ``saved`` holds for it (from
     :func:`_saved_formula_values` of the workbook before the run) when its text is the same
     (the presentation sheets, whose formulas read the score sheets); else it has none."""
+    from saved_values import formula_cell
+
     from cityopp_xl.adapters.xlsxpackage import Package, replace_parts
 
     memo: dict = {}
@@ -997,14 +999,7 @@ def cache_formula_values(path: Path, wb, saved: dict | None = None) -> None:
     for name, values in found.items():
         def cached(match, values=values):
             value = values.get(match[1])
-            if value is None:
-                return match[0]
-            if isinstance(value, bool):
-                return f'<c r="{match[1]}"{match[2]} t="b">{match[3]}<v>{int(value)}</v></c>'
-            if isinstance(value, str):
-                text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                return f'<c r="{match[1]}"{match[2]} t="str">{match[3]}<v>{text}</v></c>'
-            return f'<c r="{match[1]}"{match[2]}>{match[3]}<v>{value}</v></c>'
+            return match[0] if value is None else formula_cell(match[1], match[2], match[3], value)
 
         changed[parts[name]] = re.sub(r'<c r="([A-Z]+\d+)"((?: s="\d+")?)>(<f>[^<]*</f>)(?:<v></v>|<v/>|<v />)?</c>', cached, xml[name]).encode("utf-8")
     replace_parts(path, changed)

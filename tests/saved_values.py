@@ -25,6 +25,16 @@ from cityopp_xl.model import column_number
 _CELL = re.compile(r'<c r="([A-Z]+)(\d+)"((?:(?!t="str")[^>])*)>(<f>[^<]*</f>)(?:<v></v>|<v/>)?</c>')
 
 
+def formula_cell(ref: str, attributes: str, formula: str, value) -> str:
+    """A formula cell's XML (``formula``: its ``<f>`` element) with ``value`` saved as its
+    value, typed as Excel types it: a boolean, a number, or else text."""
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{attributes} t="b">{formula}<v>{int(value)}</v></c>'
+    if isinstance(value, (int, float)):
+        return f'<c r="{ref}"{attributes}>{formula}<v>{repr(float(value)) if isinstance(value, float) else value}</v></c>'
+    return f'<c r="{ref}"{attributes} t="str">{formula}<v>{html.escape(str(value), quote=False)}</v></c>'
+
+
 def with_saved_values(path: Path, out: Path) -> Path:
     shutil.copy2(path, out)
     package = Package(out)
@@ -49,12 +59,7 @@ def with_saved_values(path: Path, out: Path) -> Path:
             row = rows[int(number) - 1] if int(number) <= len(rows) else []
             column = column_number(letters) - 1
             value = row[column] if column < len(row) else None
-            attributes = re.sub(r'\s+t="[^"]*"', "", attributes)
-            if isinstance(value, bool):
-                return f'<c r="{letters}{number}"{attributes} t="b">{formula}<v>{int(value)}</v></c>'
-            if isinstance(value, (int, float)):
-                return f'<c r="{letters}{number}"{attributes}>{formula}<v>{repr(float(value)) if isinstance(value, float) else value}</v></c>'
-            return f'<c r="{letters}{number}"{attributes} t="str">{formula}<v>{html.escape(str(value if value is not None else ""), quote=False)}</v></c>'
+            return formula_cell(f"{letters}{number}", re.sub(r'\s+t="[^"]*"', "", attributes), formula, "" if value is None else value)
 
         parts[part] = _CELL.sub(filled, text).encode("utf-8")
     replace_parts(out, parts)
