@@ -224,6 +224,13 @@ def _row_digests(grid: list[list[str]]) -> list[str]:
     return [_hash(row)[:_DIGEST] for row in grid]
 
 
+def _digests_and_fingerprint(grid: list[list[str]]) -> tuple[list[str], str]:
+    """:func:`_row_digests` and :func:`_grid_fingerprint` of ``grid``, each row joined once."""
+    rows = ["\x1f".join(row) for row in grid]
+    digests = [hashlib.sha256(row.encode("utf-8", "surrogatepass")).hexdigest()[:_DIGEST] for row in rows]
+    return digests, _hash("\x1e".join(row) for row in rows)[:16]  # as _grid_fingerprint
+
+
 def _column_digests(grid: list[list[str]]) -> list[str]:
     digests = []
     for column in itertools.zip_longest(*grid, fillvalue=""):
@@ -285,11 +292,12 @@ def add_output_fingerprints(outputs: list[layout.SheetOutput]) -> None:
             continue
         skip = sorted(getattr(output, "formula_cells", {}) or {})
         grid = _grid(shown_values(output), skip)
-        row_digests, column_digests = "".join(_row_digests(grid)), "".join(_column_digests(grid))
+        digests, fingerprint = _digests_and_fingerprint(grid)  # sheet_fingerprint of the grid just made
+        row_digests, column_digests = "".join(digests), "".join(_column_digests(grid))
         rows.append(
             [
                 output.name,
-                _grid_fingerprint(grid),  # sheet_fingerprint of the grid just made
+                fingerprint,
                 row_digests if len(row_digests) <= _CELL_LIMIT else "",
                 column_digests if len(column_digests) <= _CELL_LIMIT else "",
                 ",".join(skip),
@@ -297,7 +305,8 @@ def add_output_fingerprints(outputs: list[layout.SheetOutput]) -> None:
             ]
         )
     width = max(len(r) for r in rows)
-    log.cells = [[layout.cell_value(v) for v in r] + [None] * (width - len(r)) for r in rows]
+    cell_value = layout.cell_value  # called for what is not yet a cell's int, text or blank (the Log's rows are)
+    log.cells = [[v if type(v) is int or type(v) is str or v is None else cell_value(v) for v in r] + [None] * (width - len(r)) for r in rows]
     log.bold = list(log.bold) + [f"A{header}:F{header}"]
 
 

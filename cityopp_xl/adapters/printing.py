@@ -106,7 +106,14 @@ def text_lines(text, width: float, fill: float = WRAP_FILL) -> int:
     import textwrap
 
     per_line = max(int(width * fill), 1)
-    return max(1, sum(len(textwrap.wrap(part, per_line, break_long_words=False, break_on_hyphens=True)) or 1 for part in str(text).split("\n")))
+    # A part no longer than a line (and no tab, which textwrap widens) is one line.
+    return max(
+        1,
+        sum(
+            1 if len(part) <= per_line and "\t" not in part else len(textwrap.wrap(part, per_line, break_long_words=False, break_on_hyphens=True)) or 1
+            for part in str(text).split("\n")
+        ),
+    )
 
 
 def _areas(area: str):
@@ -247,9 +254,9 @@ def _fit_columns(output: SheetOutput, widths: dict[int, float], table_columns: i
     for number, row in enumerate(output.cells[:last_row], start=1):
         if number <= 3 or number in header_rows or len(row) - row.count(None) < 2:
             continue  # the title rows, headers (wrapped) and notes (merged by polish)
-        for column in range(1, min(len(row), table_columns) + 1):
+        for column in _text_columns(row, table_columns):
             value = row[column - 1]
-            if not isinstance(value, str) or (output.formulas and value.startswith("=")) or (number, column) in wrapped:
+            if (output.formulas and value.startswith("=")) or (number, column) in wrapped:
                 continue
             free = column + 1
             while free <= table_columns and (free > len(row) or row[free - 1] is None):
@@ -259,6 +266,22 @@ def _fit_columns(output: SheetOutput, widths: dict[int, float], table_columns: i
             if needed > width_of(column):
                 widths[column] = min(needed, max(width_of(column), MAX_TEXT_WIDTH))
     output.widths = {column_letter(c): w for c, w in sorted(widths.items())}
+
+
+def _text_columns(row: list, limit: int) -> list[int]:
+    """The columns (from 1, up to ``limit``) of ``row`` that hold a text. A row of the big
+    sheets holds one text and hundreds of numbers: the texts are found by ``list.index``
+    over the cells' types, not a test per cell."""
+    types = list(map(type, row[:limit]))
+    if any(kind is not str and issubclass(kind, str) for kind in set(types)):
+        return [c for c, v in enumerate(row[:limit], start=1) if isinstance(v, str)]
+    columns, start = [], 0
+    while True:
+        try:
+            start = types.index(str, start) + 1
+        except ValueError:
+            return columns
+        columns.append(start)
 
 
 def _fit_pages(output: SheetOutput, width_of, table_columns: int) -> None:

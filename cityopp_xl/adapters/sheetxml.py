@@ -136,24 +136,27 @@ class SheetRead:
     rows: list[list] | None = None
 
 
+_CALAMINE_TYPES = frozenset((float, str, int, bool))
+
+
 def calamine_values(rows: list[list]) -> list[list] | None:
     """python-calamine's rows as :func:`read_sheet` gives them (whole numbers as int, blank
     cells as None, trailing blank rows dropped), or None when a cell holds a type it does
     not read the same way (dates, durations)."""
     out = []
     for row in rows:
-        converted = []
-        for value in row:
-            kind = type(value)
-            if kind is float:
-                converted.append(int(value) if value.is_integer() and abs(value) < 2**53 else value)
-            elif kind is str:
-                converted.append(value if value else None)
-            elif kind is int or kind is bool:
-                converted.append(value)
-            else:
-                return None
-        out.append(converted)
+        if not set(map(type, row)) <= _CALAMINE_TYPES:
+            return None
+        out.append(
+            [
+                (int(value) if value.is_integer() and -(2**53) < value < 2**53 else value)
+                if type(value) is float
+                else (value or None)
+                if type(value) is str
+                else value
+                for value in row
+            ]
+        )
     while out and all(v is None for v in out[-1]):
         out.pop()
     return out
@@ -177,10 +180,29 @@ def read_sheet(xml: bytes, strings: list[str], styles: DateStyles) -> SheetRead:
 
 def read_features(xml: bytes) -> SheetFeatures:
     """The merged ranges and hidden rows and columns of a worksheet part (the part is
-    parsed only when it has any)."""
+    parsed only when it has any; only its end, after the cells, when it has merged ranges
+    and nothing hidden)."""
     if b"mergeCell" not in xml and b"hidden=" not in xml:
         return SheetFeatures()
+    if b"hidden=" not in xml:
+        tail = _after_cells(xml)
+        if tail is not None:
+            return _features(parse(tail))
     return _features(parse(xml))
+
+
+def _after_cells(xml: bytes) -> bytes | None:
+    """The part without its rows: its root element's start tag, then everything after
+    ``</sheetData>`` (merged ranges, conditional formats, page setup...), for a part in
+    the plain form applications write (an unprefixed root and ``sheetData``); else None."""
+    start = xml.find(b"<worksheet")
+    end = xml.rfind(b"</sheetData>")
+    if start < 0 or end < 0 or xml.find(b"<!", 0, start) >= 0 or b"<![CDATA[" in xml:
+        return None
+    head_end = xml.find(b">", start)
+    if head_end < 0 or head_end > end or xml[head_end - 1 : head_end] == b"/":
+        return None
+    return xml[: head_end + 1] + xml[end + len(b"</sheetData>") :]
 
 
 def _features(root) -> SheetFeatures:
@@ -613,46 +635,54 @@ def _formula_cell(ref: str, style: str, formula: str, cached) -> str:
     return f'<c r="{ref}"{style} t="str">{body}<v>{_escape(str(cached))}</v></c>'
 
 
-def _area_cells(area: str) -> Iterator[tuple[int, int]]:
-    rows, columns = printing._areas(area)
-    for row in rows:
-        for column in columns:
-            yield row, column
+#: A format, as :meth:`StyleBook.cell_style` takes it: [bold, size, number format,
+#: horizontal alignment, wrap, link].
+_PLAIN_FORMAT = (False, 11, None, None, False, False)
 
 
-def _formats(output: layout.SheetOutput) -> dict[tuple[int, int], list]:
-    """The format of every formatted cell: [bold, size, number format, horizontal, wrap,
-    link]."""
-    formats: dict[tuple[int, int], list] = {}
+def _row_formats(output: layout.SheetOutput) -> dict[int, dict[int, tuple]]:
+    """The format of every formatted cell, by row and then column (both from 1).
 
-    def at(position):
-        fmt = formats.get(position)
-        if fmt is None:
-            fmt = formats[position] = [False, 11, None, None, False, False]
-        return fmt
+    The formats are given as areas (bold, number formats, wrap, alignment, merged cells,
+    links), applied in that order, each setting one field of the cells it covers. Rows
+    covered by the same areas share one dict, made once: a sheet of millions of formatted
+    cells in a few large areas costs a dict per band of rows, not an object per cell.
+    """
+    rules: list[tuple[range, range, int, object]] = [(range(1, 2), range(1, 2), 0, True), (range(1, 2), range(1, 2), 1, output.title_size)]
 
-    title = at((1, 1))
-    title[0], title[1] = True, output.title_size
+    def add(area: str, field: int, value) -> None:
+        rows, columns = printing._areas(area)
+        if len(rows) and len(columns):
+            rules.append((rows, columns, field, value))
+
     for area in output.bold:
-        for position in _area_cells(area):
-            at(position)[0] = True
+        add(area, 0, True)
     for area, code in output.number_formats.items():
-        for position in _area_cells(area):
-            at(position)[2] = code
+        add(area, 2, code)
     for area in output.wrap:
-        for position in _area_cells(area):
-            at(position)[4] = True
+        add(area, 4, True)
     for area in output.align_right:
-        for position in _area_cells(area):
-            at(position)[3] = "right"
+        add(area, 3, "right")
     for area in output.merged:
-        first = area.split(":")[0]
-        rows, columns = printing._areas(first)
-        at((rows[0], columns[0]))[4] = True
+        add(area.split(":")[0], 4, True)
     for address in output.links:
-        for position in _area_cells(address):
-            at(position)[5] = True
-    return formats
+        add(address, 5, True)
+    bounds = sorted({rule[0].start for rule in rules} | {rule[0].stop for rule in rules})
+    by_row: dict[int, dict[int, tuple]] = {}
+    for low, high in zip(bounds, bounds[1:]):
+        band: dict[int, list] = {}
+        for rows, columns, field, value in rules:
+            if rows.start <= low < rows.stop:
+                for column in columns:
+                    fmt = band.get(column)
+                    if fmt is None:
+                        fmt = band[column] = list(_PLAIN_FORMAT)
+                    fmt[field] = value
+        if band:
+            frozen = {column: tuple(fmt) for column, fmt in sorted(band.items())}
+            for row in range(low, high):
+                by_row[row] = frozen
+    return by_row
 
 
 def _page(output: layout.SheetOutput) -> str:
@@ -746,18 +776,52 @@ _CORRELATION_SCALE = (
 )
 
 
-def _row_template(shape: tuple, letters: list[str]) -> str | None:
-    """A ``str.format`` template for a row of ints and texts (``{0}`` the row number, then
-    one field per value), or None for a row holding anything else or no value."""
-    if not shape or not set(shape) <= {int, str}:
-        return None
+def _row_template(shape: tuple, letters: list[str], styles: list[str]) -> str | None:
+    """A ``str.format`` template for a row of whole numbers, numbers, texts and blanks
+    (``{0}`` the row number, then field ``{c + 1}`` the text of the value in column ``c``,
+    from :func:`_template_fields`), each cell with its style attribute from ``styles``; or
+    None for a row holding anything else or writing no cell."""
     parts = []
     for c, kind in enumerate(shape):
-        if kind is int:
-            parts.append(f'<c r="{letters[c]}{{0}}"><v>{{{c + 1}}}</v></c>')
+        s = styles[c]
+        if kind is int or kind is float:
+            parts.append(f'<c r="{letters[c]}{{0}}"{s}><v>{{{c + 1}}}</v></c>')
+        elif kind is str:
+            parts.append(f'<c r="{letters[c]}{{0}}"{s} t="inlineStr"><is><t>{{{c + 1}}}</t></is></c>')
+        elif kind is type(None):
+            if s:
+                parts.append(f'<c r="{letters[c]}{{0}}"{s}/>')
         else:
-            parts.append(f'<c r="{letters[c]}{{0}}" t="inlineStr"><is><t>{{{c + 1}}}</t></is></c>')
-    return "".join(parts)
+            return None
+    return "".join(parts) or None
+
+
+class _Unplain(Exception):
+    """A value a row template cannot write as it is (see :func:`_template_fields`)."""
+
+
+def _float_field(value: float) -> str:
+    if value != value or value in (math.inf, -math.inf):  # NaN or infinite: no cell
+        raise _Unplain
+    return "%.16g" % value  # as _number_text
+
+
+def _text_field(value: str) -> str:
+    if not _plain(value):
+        raise _Unplain
+    return _escape(value)
+
+
+_FIELD = {int: lambda value: value, float: _float_field, str: _text_field, type(None): lambda value: None}
+
+
+def _template_fields(row: list) -> list | None:
+    """The fields of a row for its :func:`_row_template`, or None when a value is not
+    written as the template writes it (an empty, spaced or unwritable text, a NaN)."""
+    try:
+        return [_FIELD[type(value)](value) for value in row]
+    except _Unplain:
+        return None
 
 
 def _plain(text: str) -> bool:
@@ -773,7 +837,7 @@ def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: boo
     cells = output.cells
     height = len(cells)
     width = max((len(r) for r in cells), default=1) or 1
-    formats = _formats(output)
+    styled = _row_formats(output)
     style_of: dict[tuple, str] = {}
 
     def style(key: tuple) -> str:
@@ -804,36 +868,41 @@ def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: boo
         match = _A1.match(address)
         overrides[int(match.group(2)), column_number(match.group(1))] = formula
     heights = output.row_heights
-    styled: dict[int, dict[int, tuple]] = {}
-    for (r, c), fmt in formats.items():
-        styled.setdefault(r, {})[c] = tuple(fmt)
     formulas_at: dict[int, dict[int, str]] = {}
     for (r, c), formula in overrides.items():
         formulas_at.setdefault(r, {})[c] = formula
     buffer: list[str] = []
     templates: dict[tuple, str | None] = {}
+    band_styles: dict[tuple, list[str]] = {}  # each column's style attribute, by band (its formats' id) and row length
     for r, row in enumerate(cells, start=1):
         number = str(r)
         row_styles = styled.get(r)
         row_formulas = formulas_at.get(r)
         parts = []
+        if row_formulas is None and not (formulas_mode and any(type(v) is str and v[:1] == "=" for v in row)):
+            # The common row: numbers, texts and blanks, no formula. Each shape of row
+            # (the type of each value) in each band of formatted rows is written by one
+            # template made for it: one str.format call instead of a reference and a cell
+            # built per value, for sheets of millions of cells.
+            key = (tuple(map(type, row)), id(row_styles))
+            template = templates.get(key)
+            if template is None and key not in templates:
+                attributes = band_styles.get((key[1], len(row)))
+                if attributes is None:
+                    # Styles are made in the order cells first use them, as the slower
+                    # path below makes them: the same styles.xml either way.
+                    formats = row_styles or {}
+                    attributes = band_styles[key[1], len(row)] = [style(formats[c]) if c in formats else "" for c in range(1, len(row) + 1)]
+                template = templates[key] = _row_template(key[0], letters, attributes)
+            fields = _template_fields(row) if template is not None else None
+            if fields is not None:
+                height_attr = f' ht="{heights[r]}" customHeight="1"' if r in heights else ""
+                buffer.append(f'<row r="{number}"{height_attr}>' + template.format(number, *fields) + "</row>")
+                if len(buffer) >= chunk_rows:
+                    yield "".join(buffer).encode("utf-8", "surrogatepass")
+                    buffer = []
+                continue
         if row_styles is None and row_formulas is None and not formulas_mode:
-            # The common row: values only, no format. A row of whole numbers and plain
-            # texts is formatted by one template made for its shape (one str.format call
-            # instead of a reference and a cell built per value: millions of cells).
-            shape = tuple(map(type, row))
-            template = templates.get(shape)
-            if template is None and shape not in templates:
-                template = templates[shape] = _row_template(shape, letters)
-            if template is not None:
-                texts = [v for v in row if type(v) is str]
-                if all(_plain(v) for v in texts):
-                    height_attr = f' ht="{heights[r]}" customHeight="1"' if r in heights else ""
-                    buffer.append(f'<row r="{number}"{height_attr}>' + template.format(number, *[_escape(v) if type(v) is str else v for v in row]) + "</row>")
-                    if len(buffer) >= chunk_rows:
-                        yield "".join(buffer).encode("utf-8", "surrogatepass")
-                        buffer = []
-                    continue
             for c, value in enumerate(row):
                 kind = type(value)
                 if kind is int:

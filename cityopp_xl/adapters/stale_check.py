@@ -3,7 +3,6 @@ compare them with the inputs and warn on every output sheet, and reading them ba
 
 from __future__ import annotations
 
-import math
 import re
 
 from ..errors import Problem
@@ -46,17 +45,13 @@ def copy_table(sheet: str, rows: list[list], table: SheetTable) -> TableCopy:
     width = len(table.frame.columns) + table.first_col - 1 + COPY_MARGIN_COLUMNS
     height = 1 + len(table.frame.index) + COPY_MARGIN_ROWS
     cells = []
+    blank = (None,) * width
     for number in range(header_row - 1, header_row - 1 + height):
-        row = rows[number] if number < len(rows) else []
-        cells.append(tuple(_copied(row[c]) if c < len(row) else None for c in range(width)))
+        part = rows[number][:width] if number < len(rows) else ()
+        # A copy keeps what the cell showed: numbers, text, booleans, dates; NaN (the one
+        # value not equal to itself) is a blank.
+        cells.append(tuple(None if isinstance(value, float) and value != value else value for value in part) + blank[len(part) :])
     return TableCopy(sheet, header_row, tuple(cells))
-
-
-def _copied(value):
-    # A copy keeps what the cell showed: numbers, text, booleans, dates; NaN is a blank.
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def fingerprint_sheets(framework) -> dict[str, str]:
