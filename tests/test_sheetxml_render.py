@@ -114,7 +114,8 @@ def _cells_one_by_one(output: layout.SheetOutput, styles: StyleBook) -> str:
             elif value is None and not s:
                 continue
             else:
-                parts.append(_value_cell(ref, s, value))
+                parts.append(_value_cell(ref, s, value))  # "" for a blank text or NaN without a style
+        parts = [part for part in parts if part]
         height = f' ht="{output.row_heights[r]}" customHeight="1"' if r in output.row_heights else ""
         if parts or height:
             out.append(f'<row r="{r}"{height}>' + "".join(parts) + "</row>")

@@ -930,8 +930,9 @@ def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: boo
                 else:
                     parts.append(_value_cell(ref, s, value))
         height_attr = f' ht="{heights[r]}" customHeight="1"' if r in heights else ""
-        if parts or height_attr:
-            buffer.append(f'<row r="{number}"{height_attr}>' + "".join(parts) + "</row>")
+        body = "".join(parts)  # a blank text or NaN writes no cell: a row of nothing but them is left out
+        if body or height_attr:
+            buffer.append(f'<row r="{number}"{height_attr}>' + body + "</row>")
         if len(buffer) >= chunk_rows:
             yield "".join(buffer).encode("utf-8", "surrogatepass")
             buffer = []
