@@ -76,3 +76,15 @@ def test_at_3000_cities_the_tier_members_and_sentences_are_split_never_cut(tied_
     book = openpyxl.Workbook()
     write_sheet(book.active, analysis)
     assert [book.active.cell(start + 1 + k, 7).value for k in range(len(pieces))] == pieces
+
+
+def test_no_row_is_taller_than_excel_allows(tied_3000):
+    # A tier of 3,000 cities wraps to thousands of points; Excel refuses a row over 409
+    # points (setting one fails in Excel), so every sized row stops there.
+    from cityopp_xl.adapters.printing import MAX_ROW_HEIGHT, polish
+
+    analysis, insights = render_analysis(tied_3000, RUN_TIME)
+    for output in (polish(analysis), polish(insights)):
+        assert output.row_heights and max(output.row_heights.values()) <= MAX_ROW_HEIGHT == 409.0
+    start = next(r for r, row in enumerate(analysis.cells, start=1) if row[1] == "Other" and row[3] == 3000)
+    assert analysis.row_heights[start] == MAX_ROW_HEIGHT

@@ -13,6 +13,9 @@ from .layout import TITLE_FONT_SIZE, SheetOutput
 
 #: Height in points of one line of text (Calibri 11 in Excel; LibreOffice's stand-in fits).
 LINE_HEIGHT = 15.0
+#: Excel's tallest row, in points: a taller height is refused by Excel (setting it fails)
+#: and shows no more of a cell's text than this does.
+MAX_ROW_HEIGHT = 409.0
 
 
 #: Width of a column that has none set (Excel's default, in characters).
@@ -141,6 +144,7 @@ def polish(output: SheetOutput) -> SheetOutput:
       is merged across the table and wrapped, and its row is as tall as its lines: text
       running past the table would otherwise be cut off on screen or shrink the printed
       page to fit it.
+    * No row is taller than Excel allows (:data:`MAX_ROW_HEIGHT`).
     * A table with repeated header rows fills whole pages (:func:`pages_tall`).
     * The print area is the table's columns; a table wider than
       :data:`PAGE_WIDTH_CHARACTERS` prints on several pages across, repeating the columns
@@ -189,7 +193,7 @@ def polish(output: SheetOutput) -> SheetOutput:
                 continue
             merged.append(f"A{number}:{last}{number}")
             heights[number] = text_lines(row[0], table_width, NOTE_FILL) * LINE_HEIGHT
-    output.row_heights = heights
+    output.row_heights = {row: min(height, MAX_ROW_HEIGHT) for row, height in heights.items()}
     output.merged = merged
     number_headers = _number_headers(output)
     output.align_right = output.align_right + number_headers

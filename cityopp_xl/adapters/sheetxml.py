@@ -316,9 +316,9 @@ def _scan_cells(xml: bytes, strings: list[str], styles: DateStyles) -> dict[tupl
             continue
         if kind == "n":
             value = _number(text_value)
-            if dates and "s=" in attributes:
-                match = _SCAN_STYLE.search(attributes)
-                style = int(match.group(1)) if match else 0
+            if dates:
+                match = _SCAN_STYLE.search(attributes) if "s=" in attributes else None
+                style = int(match.group(1)) if match else 0  # no style: the workbook's default, 0
                 if style in dates:
                     from openpyxl.utils.datetime import from_excel
 
@@ -357,12 +357,12 @@ def _cell_value(cell, strings: list[str], styles: DateStyles, dates):
         return None
     if kind == "n":
         value = _number(text)
-        style = cell.get("s")
-        if style and int(style) in dates:
+        style = int(cell.get("s") or 0)  # no style: the workbook's default, 0
+        if style in dates:
             from openpyxl.utils.datetime import from_excel
 
             try:
-                return from_excel(value, styles.epoch, timedelta=int(style) in styles.durations)
+                return from_excel(value, styles.epoch, timedelta=style in styles.durations)
             except (ValueError, OverflowError):
                 return value
         return value

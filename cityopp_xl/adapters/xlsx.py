@@ -78,12 +78,8 @@ class RunResult:
 # --------------------------------------------------------------------------- reading
 
 
-def load_book(path: Path, *, read_only: bool = False, data_only: bool = False, owned_as_values: bool = False):
+def load_book(path: Path, *, read_only: bool = False, data_only: bool = False):
     """Open a workbook without running or following anything in it.
-
-    ``owned_as_values``: the sheets cityopp-xl owns are not built but read as values only
-    (:mod:`.unparsed`), for a run that reads and then replaces them (a Recalculate) or
-    only reads (a validation); such a book cannot be saved until they are replaced.
 
     The file is first checked by :func:`.package.check_package` (not a workbook, zip
     bombs, oversized parts or sheets, XML entity declarations: refused unread). Macros are
@@ -97,8 +93,6 @@ def load_book(path: Path, *, read_only: bool = False, data_only: bool = False, o
     PackageError
         When the file is refused or openpyxl cannot read it, with the reason.
     """
-    from .unparsed import UnsafeSheetXML
-    from .unparsed import load_replacing_owned
     from openpyxl.utils.exceptions import InvalidFileException
     import openpyxl
 
@@ -106,14 +100,7 @@ def load_book(path: Path, *, read_only: bool = False, data_only: bool = False, o
     check_package(path)
     keep_vba = path.suffix.lower() in MACRO_SUFFIXES and not read_only
     try:
-        if owned_as_values and not read_only and not data_only:
-            return load_replacing_owned(path, keep_vba=keep_vba)
         return openpyxl.load_workbook(path, read_only=read_only, data_only=data_only, keep_vba=keep_vba, keep_links=True)
-    except UnsafeSheetXML:
-        raise PackageError(
-            f"{path.name}: a worksheet part declares a document type, "
-            "expected XML parts as Excel writes them (refused: entity expansion can exhaust memory or read other files)"
-        ) from None
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError, IndexError, ElementTree.ParseError, etree.XMLSyntaxError, zlib.error, EOFError) as exc:
         cause: BaseException | None = exc
         while cause is not None and not isinstance(cause, _UNSAFE_XML):
@@ -133,11 +120,6 @@ def load_book(path: Path, *, read_only: bool = False, data_only: bool = False, o
 def _sheet_rows(worksheet) -> list[list]:
     """A sheet's values from A1, refused first when its used range is over the limits
     of :mod:`.integrity` (before a million empty rows are materialised)."""
-    from .unparsed import UnparsedSheet
-
-    if isinstance(worksheet, UnparsedSheet):
-        values = worksheet.cell_values
-        return _rows_from(worksheet.title, values, values.items())
     cells = getattr(worksheet, "_cells", None)
     if cells is None:  # a read-only sheet streams its rows
         check_sheet_size(worksheet.title, worksheet.max_row or 0, worksheet.max_column or 0)
@@ -485,10 +467,7 @@ def save_atomically(book, original: Path, target: Path) -> None:
     """Save ``book`` to ``target`` through a temporary file in the same folder, restore
     the original's VBA project and ribbon parts, then move it into place."""
 
-    from .unparsed import check_no_unparsed
-
     def save(temporary: Path) -> None:
-        check_no_unparsed(book)
         book.save(temporary)
         if Path(original).suffix.lower() in MACRO_SUFFIXES:
             from . import macros
