@@ -8,6 +8,8 @@ the result is compared with ``cityopp recalc`` cell for cell.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import shutil
 from pathlib import Path
 
@@ -143,7 +145,9 @@ def test_round_trips_do_not_grow_with_the_number_of_cities(tmp_path):
     for cities in (60, 600):
         path = _big_workbook(tmp_path / f"b{cities}.xlsx", cities)
         run = run_macro(path, lambda book: book_adapter.run_recalculate(book, run_time=RUN_TIME))
-        counts[cities] = len(run.actions)
+        # Counted by kind of call and sheet: equal totals could hide one sheet's extra
+        # calls behind another's fewer.
+        counts[cities] = Counter((a["func"], a["sheet_position"]) for a in run.actions)
         # One bulk write per output sheet.
         writes = [a for a in run.actions if a["func"] == "setValues"]
         assert len(writes) == len({a["sheet_position"] for a in writes}) or len(writes) <= 30

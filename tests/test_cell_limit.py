@@ -88,3 +88,18 @@ def test_no_row_is_taller_than_excel_allows(tied_3000):
         assert output.row_heights and max(output.row_heights.values()) <= MAX_ROW_HEIGHT == 409.0
     start = next(r for r, row in enumerate(analysis.cells, start=1) if row[1] == "Other" and row[3] == 3000)
     assert analysis.row_heights[start] == MAX_ROW_HEIGHT
+
+
+def test_a_tie_of_thousands_lists_as_many_leaders_as_the_table_is_wide(tied_3000):
+    # Every city tied first in every dimension and variable: each list of leaders is the
+    # 3,000 cities. The sheet stays as wide as its tables; the last cell counts the rest.
+    from cityopp_xl.adapters.analysis_sheets import LAST_COLUMN
+
+    analysis, _ = render_analysis(tied_3000, RUN_TIME)
+    assert max(sum(v is not None for v in row) for row in analysis.cells) <= max(LAST_COLUMN, len(analysis.cells[0]))
+    header = next(r for r, row in enumerate(analysis.cells) if row[:3] == ["Code", "Dimension or variable", "Level"])
+    body = analysis.cells[header + 1 : header + 1 + len(tied_3000.framework.dimensions) + len(tied_3000.framework.variables)]
+    for row in body:
+        leaders = [v for v in row[3:] if v is not None]
+        assert len(leaders) == LAST_COLUMN - 3 and all(v.startswith("1= County ") for v in leaders[:-1])
+        assert leaders[-1] == f"and {3000 - len(leaders) + 1} more"

@@ -256,9 +256,15 @@ def _lift_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
 
 def _leaders_section(analysis: Analysis, codes: dict[str, str], dimension_of: dict[str, str]) -> _Section:
     top = analysis.params["leaders_top"]
+    # At most as many leaders as the sheet's table is wide: a tie of dozens of cities (the
+    # common case with a few thousand) would otherwise widen the whole sheet, its notes
+    # and its printed page. The last cell then counts the rest; `cityopp analyze` writes
+    # every leader to leaders.csv.
+    shown = LAST_COLUMN - 3
     section = _Section(
         f"Top {top} of every dimension and variable",
-        f"Every city ranked {top}th or better, ties included (so a tie can list more than {top}); '=' marks a shared place.",
+        f"Every city ranked {top}th or better, ties included (so a tie can list more than {top}); '=' marks a shared place. "
+        f"A list longer than {shown} ends with how many more there are (all in leaders.csv of `cityopp analyze`).",
     )
     leaders = analysis.leaders
     # Grouped in plain Python (first-appearance order, as groupby(sort=False) gives): a
@@ -267,12 +273,14 @@ def _leaders_section(analysis: Analysis, codes: dict[str, str], dimension_of: di
     groups: dict[tuple[str, str], list[tuple[int, str]]] = {}
     for level, name, rank, city in zip(*(leaders[c].tolist() for c in ("level", "name", "rank", "city"))):
         groups.setdefault((level, name), []).append((rank, city))
-    widest = max(map(len, groups.values())) if groups else top
+    widest = min(max(map(len, groups.values())), shown) if groups else top
     section.header(["Code", "Dimension or variable", "Level", *[ordinal_heading(i) for i in range(1, widest + 1)]])
     rows = []
     for (level, name), group in groups.items():
         counts = Counter(rank for rank, _ in group)
         cells = [f"{rank}{'=' if counts[rank] > 1 else ''} {city}" for rank, city in group]
+        if len(cells) > shown:
+            cells = cells[: shown - 1] + [f"and {len(cells) - shown + 1} more"]
         code = codes[name] if level == "dimension" else codes[dimension_of[name]]
         rows.append([code, name, level, *cells])
     section.body(rows)
@@ -286,16 +294,20 @@ def ordinal_heading(position: int) -> str:
 def _tiers_section(analysis: Analysis) -> _Section:
     section = _Section("Overall tiers", f"Tier minimums come from the {layout.SHEET_SETTINGS} sheet: a city is in the first tier whose minimum its overall score reaches.")
     section.header(["", "Tier", "Minimum", "Cities", "Highest", "Lowest", "Members (by rank)"])
-    rows = []
+    rows, continued = [], []
     for label, row in records(analysis.tier_summary):
-        # A list longer than a cell holds goes on in the rows below, whole names in each.
+        # A list longer than a cell holds goes on in rows under the table, whole names in
+        # each. They are plain rows (not merged, wrapped or sized): the table keeps a row
+        # per tier, and so its formatting calls in Excel, however many cities there are.
         first, *rest = layout.split_text(row["members"].replace("; ", ", "))
         rows.append(["", label, row["minimum"], row["cities"], row["highest"], row["lowest"], first])
-        rows += [["", f"{label} (continued)", None, None, None, None, piece] for piece in rest]
+        continued += [["", f"{label} (continued)", None, None, None, None, piece] for piece in rest]
     span = section.body(rows)
     section.format(span, 3, 3, FORMAT_SCORE)
     section.format(span, 5, 6, FORMAT_SCORE)
     section.run_on(span, 7)
+    if continued:
+        section.body(continued)
     return section
 
 

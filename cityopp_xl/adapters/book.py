@@ -129,6 +129,10 @@ def read_book(book, cache: dict | None = None) -> tuple:
     return inputs, problems
 
 
+#: Columns given their width one by one on the remote engine (A to Z; see write_sheet).
+_EACH_COLUMN = 26
+
+
 def _width_runs(widths: dict[str, float]) -> list[tuple[str, float]]:
     """Group adjacent columns of equal width into ranges such as ``C:H`` (fewer calls)."""
     items = sorted((column_number(k), v) for k, v in widths.items())
@@ -315,7 +319,19 @@ def write_sheet(book, output: layout.SheetOutput, sheet=None) -> None:
         sheet[address].conditional_formats.add_custom("=" + stale_check.alert_rule(address), font_color="#C00000", font_bold=True)
     remote = _is_remote(book)
     by_width: dict[float, list[str]] = {}
-    for area, width in _width_runs(output.widths):
+    if remote:
+        # The remote engine takes one rectangle per action. Columns A to Z, where every
+        # sheet's table sits and widths fitted to the content vary with the data, get one
+        # call each (the default width where none is given); columns past Z (the rank bars
+        # and scenario lists of Robustness, as many as the edition has ranks) one call per
+        # run of equal width. The number of calls depends neither on the data nor on the
+        # number of cities.
+        last = max((column_number(letter) for letter in output.widths), default=0)
+        runs = [(f"{column_letter(c)}:{column_letter(c)}", output.widths.get(column_letter(c), printing.DEFAULT_WIDTH)) for c in range(1, min(last, _EACH_COLUMN) + 1)]
+        runs += _width_runs({letter: width for letter, width in output.widths.items() if column_number(letter) > _EACH_COLUMN})
+    else:
+        runs = _width_runs(output.widths)
+    for area, width in runs:
         by_width.setdefault(width, []).append(area)
     for width, areas in sorted(by_width.items()):
         for area in ranges(book, sheet, areas):
