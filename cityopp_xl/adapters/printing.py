@@ -4,6 +4,7 @@ and page breaks (:func:`polish`), decided from a :class:`~.layout.SheetOutput` a
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -119,7 +120,10 @@ def text_lines(text, width: float, fill: float = WRAP_FILL) -> int:
     )
 
 
+@functools.lru_cache(maxsize=65536)
 def _areas(area: str):
+    """The rows and columns (ranges, from 1) of an A1 area; cached, as the same areas are
+    read again and again while a sheet is sized and written."""
     first, _, last = area.partition(":")
     last = last or first
     split = lambda a: (column_number("".join(c for c in a if c.isalpha())), int("".join(c for c in a if c.isdigit())))  # noqa: E731
