@@ -264,7 +264,7 @@ def _leaders_section(analysis: Analysis, codes: dict[str, str], dimension_of: di
     section = _Section(
         f"Top {top} of every dimension and variable",
         f"Every city ranked {top}th or better, ties included (so a tie can list more than {top}); '=' marks a shared place. "
-        f"A list longer than {shown} ends with how many more there are (all in leaders.csv of `cityopp analyze`).",
+        f"A list of more than {shown} cities shows the first {shown - 1} and how many more there are (every one is in leaders.csv of `cityopp analyze`).",
     )
     leaders = analysis.leaders
     # Grouped in plain Python (first-appearance order, as groupby(sort=False) gives): a
