@@ -68,6 +68,13 @@ def set_cell(path: Path, sheet: str, cell: str, xml: str) -> None:
     replace_parts(path, {part: new.encode("utf-8")})
 
 
+def edited_copy(source: Path, path: Path, sheet: str, cell: str, xml: str) -> Path:
+    """A copy of ``source`` at ``path`` with one cell's XML replaced (:func:`set_cell`)."""
+    shutil.copy2(source, path)
+    set_cell(path, sheet, cell, xml)
+    return path
+
+
 def log_of(path: Path) -> list[list]:
     front = FileFront(path)
     try:
@@ -196,9 +203,7 @@ def test_diff_of_master_and_copy_reports_no_change(master, review):
 
 
 def test_an_input_edited_in_the_copy_is_the_one_change_diff_reports(master, review, tmp_path):
-    edited = tmp_path / review.name
-    shutil.copy2(review, edited)
-    set_cell(edited, "D1 data", "B5", '<c r="B5" t="n"><v>44</v></c>')
+    edited = edited_copy(review, tmp_path / review.name, "D1 data", "B5", '<c r="B5" t="n"><v>44</v></c>')
     result, _ = compare_files_with_warnings(master, edited)
     assert result.cells[["item", "old_address", "new_address", "old", "new"]].values.tolist() == [["Beijing", "D1 data!B5", "D1 data!B5", 45, 44]]
     done = cityopp("diff", master, edited)
@@ -240,9 +245,7 @@ def test_force_replaces_a_copy_unless_it_is_open(master, tmp_path):
 
 
 def test_a_master_changed_since_its_recalculate_is_refused_until_recalculated(master, tmp_path):
-    stale = tmp_path / "stale.xlsm"
-    shutil.copy2(master, stale)
-    set_cell(stale, "D1 data", "B5", '<c r="B5" t="n"><v>44</v></c>')
+    stale = edited_copy(master, tmp_path / "stale.xlsm", "D1 data", "B5", '<c r="B5" t="n"><v>44</v></c>')
     done = cityopp("share", stale, "-o", tmp_path / "review.xlsx")
     assert done.returncode == 2 and not (tmp_path / "review.xlsx").exists()
     assert "D1 data" in done.stderr and "inputs changed since the Recalculate" in done.stderr and "Recalculate first" in done.stderr
@@ -252,9 +255,7 @@ def test_a_master_changed_since_its_recalculate_is_refused_until_recalculated(ma
 
 
 def test_a_formula_saved_without_its_value_is_refused(master, tmp_path):
-    book = tmp_path / "uncalculated.xlsm"
-    shutil.copy2(master, book)
-    set_cell(book, "City profile", "C5", '<c r="C5" s="7"><f>IFERROR(INDEX(Overall!$M$5:$M$64,MATCH($C$4,Overall!$B$5:$B$64,0)),"")</f><v></v></c>')
+    book = edited_copy(master, tmp_path / "uncalculated.xlsm", "City profile", "C5", '<c r="C5" s="7"><f>IFERROR(INDEX(Overall!$M$5:$M$64,MATCH($C$4,Overall!$B$5:$B$64,0)),"")</f><v></v></c>')
     done = cityopp("share", book, "-o", tmp_path / "review.xlsx")
     assert done.returncode == 2 and not (tmp_path / "review.xlsx").exists()
     assert done.stderr.startswith("cityopp: City profile!C5: a formula saved without its value (=IFERROR(INDEX(Overall!")
@@ -262,9 +263,7 @@ def test_a_formula_saved_without_its_value_is_refused(master, tmp_path):
 
 
 def test_an_output_sheet_edited_by_hand_is_refused(master, tmp_path):
-    book = tmp_path / "edited.xlsm"
-    shutil.copy2(master, book)
-    set_cell(book, layout.SHEET_OVERALL, "C5", '<c r="C5"><v>999</v></c>')
+    book = edited_copy(master, tmp_path / "edited.xlsm", layout.SHEET_OVERALL, "C5", '<c r="C5"><v>999</v></c>')
     done = cityopp("share", book, "-o", tmp_path / "review.xlsx")
     assert done.returncode == 2 and done.stderr.startswith("cityopp: Overall!C5: an output sheet edited by hand")
 

@@ -220,15 +220,17 @@ def _hash(parts: Iterable[str]) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def _joined_rows(grid: list[list[str]]) -> list[str]:
+    """Each row of ``grid`` as the one text its digest and the sheet's fingerprint hash."""
+    return ["\x1f".join(row) for row in grid]
+
+
 def _row_digests(grid: list[list[str]]) -> list[str]:
-    return [_hash(row)[:_DIGEST] for row in grid]
+    return _digests_of(_joined_rows(grid))
 
 
-def _digests_and_fingerprint(grid: list[list[str]]) -> tuple[list[str], str]:
-    """:func:`_row_digests` and :func:`_grid_fingerprint` of ``grid``, each row joined once."""
-    rows = ["\x1f".join(row) for row in grid]
-    digests = [hashlib.sha256(row.encode("utf-8", "surrogatepass")).hexdigest()[:_DIGEST] for row in rows]
-    return digests, _hash("\x1e".join(row) for row in rows)[:16]  # as _grid_fingerprint
+def _digests_of(joined: list[str]) -> list[str]:
+    return [hashlib.sha256(row.encode("utf-8", "surrogatepass")).hexdigest()[:_DIGEST] for row in joined]
 
 
 def _column_digests(grid: list[list[str]]) -> list[str]:
@@ -248,7 +250,11 @@ def sheet_fingerprint(rows: list[list], skip: Iterable[str] = ()) -> str:
 
 
 def _grid_fingerprint(grid: list[list[str]]) -> str:
-    return _hash("\x1e".join(row) for row in ("\x1f".join(r) for r in grid))[:16]
+    return _fingerprint_of(_joined_rows(grid))
+
+
+def _fingerprint_of(joined: list[str]) -> str:
+    return _hash("\x1e".join(row) for row in joined)[:16]
 
 
 def fingerprinted(output: layout.SheetOutput) -> bool:
@@ -292,21 +298,19 @@ def add_output_fingerprints(outputs: list[layout.SheetOutput]) -> None:
             continue
         skip = sorted(getattr(output, "formula_cells", {}) or {})
         grid = _grid(shown_values(output), skip)
-        digests, fingerprint = _digests_and_fingerprint(grid)  # sheet_fingerprint of the grid just made
-        row_digests, column_digests = "".join(digests), "".join(_column_digests(grid))
+        joined = _joined_rows(grid)  # each row joined once, for its digest and the fingerprint
+        row_digests, column_digests = "".join(_digests_of(joined)), "".join(_column_digests(grid))
         rows.append(
             [
                 output.name,
-                fingerprint,
+                _fingerprint_of(joined),  # sheet_fingerprint of the grid just made
                 row_digests if len(row_digests) <= _CELL_LIMIT else "",
                 column_digests if len(column_digests) <= _CELL_LIMIT else "",
                 ",".join(skip),
                 format_fingerprint(output),
             ]
         )
-    width = max(len(r) for r in rows)
-    cell_value = layout.cell_value  # called for what is not yet a cell's int, text or blank (the Log's rows are)
-    log.cells = [[v if type(v) is int or type(v) is str or v is None else cell_value(v) for v in r] + [None] * (width - len(r)) for r in rows]
+    log.cells = layout._rect(rows)
     log.bold = list(log.bold) + [f"A{header}:F{header}"]
 
 

@@ -679,7 +679,7 @@ def _row_formats(output: layout.SheetOutput) -> dict[int, dict[int, tuple]]:
                         fmt = band[column] = list(_PLAIN_FORMAT)
                     fmt[field] = value
         if band:
-            frozen = {column: tuple(fmt) for column, fmt in sorted(band.items())}
+            frozen = {column: tuple(fmt) for column, fmt in band.items()}
             for row in range(low, high):
                 by_row[row] = frozen
     return by_row
