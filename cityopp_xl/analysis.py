@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .model import Framework
+from .model import Framework, with_dtypes
 from .pipeline import Pipeline
 from .scoring import competition_rank
 
@@ -386,7 +386,7 @@ def tier_summary(pipeline: Pipeline) -> pd.DataFrame:
                 "members": "; ".join(city for city, _ in members),
             }
         )
-    return pd.DataFrame(rows).set_index("tier").astype({"cities": "int64"})
+    return with_dtypes(pd.DataFrame(rows).set_index("tier"), {"cities": "int64"})
 
 
 def dimension_lifts(dimension_ranks: pd.DataFrame, overall_rank: pd.Series) -> pd.DataFrame:
@@ -443,7 +443,7 @@ def city_lifts(pipeline: Pipeline, per_city: int = DEFAULT_LIFTS_PER_CITY) -> pd
                 }
             )
     columns = ["city", "order", "dimension", "dimension_rank", "overall_rank", "lift"]
-    return pd.DataFrame(rows, columns=columns).astype({c: "int64" for c in columns[3:] + ["order"]})
+    return with_dtypes(pd.DataFrame(rows, columns=columns), {c: "int64" for c in columns[3:] + ["order"]})
 
 
 def default_strong_lift(cities: int) -> int:
@@ -528,7 +528,7 @@ def city_coverage(pipeline: Pipeline, threshold: float = DEFAULT_COVERAGE_THRESH
         index=raw.index.copy(),
     )
     frame.index.name = "city"
-    return frame.astype({"columns": "int64", "below_threshold": "bool"})
+    return with_dtypes(frame, {"columns": "int64", "below_threshold": "bool"})
 
 
 def _pairs(values: np.ndarray, labels: list[str], dimension: str, level: str, negative_below: float, duplicate_above: float) -> list[dict]:
@@ -594,7 +594,7 @@ def within_dimension_correlations(
         if len(indicators) > 1:
             items = np.asfortranarray(indicator_values[:, [indicator_at[i.id] for i in indicators]])
             rows += _pairs(items, [f"{i.id} {i.name}" for i in indicators], dimension, "indicator", negative_below, duplicate_above)
-    return pd.DataFrame(rows, columns=["dimension", "level", "first", "second", "r", "flag"]).astype({"r": "float64"})
+    return with_dtypes(pd.DataFrame(rows, columns=["dimension", "level", "first", "second", "r", "flag"]), {"r": "float64"})
 
 
 def dimension_reliability(pipeline: Pipeline, alpha_minimum: float = DEFAULT_ALPHA_MINIMUM) -> pd.DataFrame:
@@ -645,7 +645,7 @@ def dimension_reliability(pipeline: Pipeline, alpha_minimum: float = DEFAULT_ALP
                 "flag": "; ".join(flags),
             }
         )
-    return pd.DataFrame(rows).set_index("dimension").astype({"items": "int64"})
+    return with_dtypes(pd.DataFrame(rows).set_index("dimension"), {"items": "int64"})
 
 
 def implicit_weights(framework: Framework) -> pd.DataFrame:
@@ -681,7 +681,7 @@ def implicit_weights(framework: Framework) -> pd.DataFrame:
                     "overall_weight": 1 / (k * variables * dimensions),
                 }
             )
-    return pd.DataFrame(rows).set_index("indicator").astype({"indicators_in_variable": "int64"})
+    return with_dtypes(pd.DataFrame(rows).set_index("indicator"), {"indicators_in_variable": "int64"})
 
 
 def overall_correlations(pipeline: Pipeline) -> pd.DataFrame:
@@ -828,7 +828,7 @@ def records(frame: pd.DataFrame):
     Read a column at a time (``to_dict("records")`` boxes every value through pandas:
     0.01 s of a Recalculate of the 2025 master for the analysis's 14 tables)."""
     columns = list(frame.columns)
-    values = [frame.iloc[:, position].tolist() for position in range(len(columns))]
+    values = [column.tolist() for _, column in frame.items()]  # by position, as iloc: a repeated label too
     return zip(frame.index, [dict(zip(columns, row)) for row in zip(*values)] if columns else [{} for _ in frame.index])
 
 
@@ -901,7 +901,7 @@ def audit_table(parts: dict | Analysis, params: dict) -> pd.DataFrame:
         add("dimension vs overall", dimension, dimension, "overall", "pearson r", row["pearson"], math.nan, "")
         add("dimension vs overall", dimension, dimension, "overall", "spearman rho", row["spearman"], math.nan, "")
         add("dimension vs overall", dimension, dimension, "overall minus this dimension", "pearson r", row["pearson_rest"], math.nan, "", "part-whole overlap removed")
-    return pd.DataFrame(rows, columns=AUDIT_COLUMNS).astype({"value": "float64", "threshold": "float64"})
+    return with_dtypes(pd.DataFrame(rows, columns=AUDIT_COLUMNS), {"value": "float64", "threshold": "float64"})
 
 
 # --------------------------------------------------------------------------- sentences

@@ -131,7 +131,40 @@ def published_addresses(table: SheetTable, framework: Framework, rows: dict) -> 
     return where
 
 
-def _row_cells(inputs, table_name: str, city: str) -> tuple[str | None, list]:
+class _Cells:
+    """``frame.at[row, column]`` for many cells of one frame: its rows' positions and each
+    column's array are read once (``at`` runs pandas' indexing machinery for every cell)."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+        self.plain = frame.index.is_unique and frame.columns.is_unique
+        self.rows: dict | None = None
+        self.columns: dict = {}
+
+    def __getitem__(self, key):
+        row, column = key
+        if not self.plain:
+            return self.frame.at[row, column]
+        if self.rows is None:
+            self.rows = {label: i for i, label in enumerate(self.frame.index.tolist())}
+        values = self.columns.get(column)
+        if values is None:
+            values = self.columns[column] = self.frame[column].to_numpy()
+        return values[self.rows[row]]
+
+
+def _cells_of(frame: pd.DataFrame, cells: dict | None) -> "_Cells | pd.DataFrame":
+    """What reads ``frame``'s cells as ``[row, column]``: its :class:`_Cells`, kept in
+    ``cells`` (by frame) for the next call, or the frame's own ``at`` without ``cells``."""
+    if cells is None:
+        return frame.at
+    found = cells.get(id(frame))
+    if found is None or found.frame is not frame:
+        found = cells[id(frame)] = _Cells(frame)
+    return found
+
+
+def _row_cells(inputs, table_name: str, city: str, cells: dict | None = None) -> tuple[str | None, list]:
     """The cells of ``city``'s whole row of a report table: the dimension's input columns,
     or, for the overall table, the published overall score (the row's sum, which the
     overall table's notes are confirmed by)."""
@@ -146,16 +179,17 @@ def _row_cells(inputs, table_name: str, city: str) -> tuple[str | None, list]:
         return None, []
     first, last = addresses[(city, columns[0])], addresses[(city, columns[-1])]
     cell = first if first == last else f"{first}:{last.split('!')[-1]}"
-    return cell, [frame.at[city, c] for c in columns]
+    at = _cells_of(frame, cells)
+    return cell, [at[city, c] for c in columns]
 
 
-def _figure_cell(inputs, city: str, figure: str) -> tuple[str | None, float]:
+def _figure_cell(inputs, city: str, figure: str, cells: dict | None = None) -> tuple[str | None, float]:
     """The input cell holding ``figure`` of ``city`` and the value the workbook reads there."""
     if figure in inputs.values.columns:
-        return inputs.addresses.get((city, figure)), float(inputs.values.at[city, figure])
+        return inputs.addresses.get((city, figure)), float(_cells_of(inputs.values, cells)[city, figure])
     published = inputs.published
     if published is not None and figure in published.columns:
-        return inputs.published_addresses.get((city, figure)), float(published.at[city, figure])
+        return inputs.published_addresses.get((city, figure)), float(_cells_of(published, cells)[city, figure])
     return None, math.nan
 
 
@@ -174,10 +208,11 @@ def find_note_problems(inputs) -> list[Problem]:
     problems = []
     if notes is None:
         return problems
+    cells: dict = {}
     for note in notes.itertuples(index=False):
         if not note.figure:
             continue
-        cell, value = _figure_cell(inputs, note.city, note.figure)
+        cell, value = _figure_cell(inputs, note.city, note.figure, cells)
         if cell is None:
             problems.append(Problem(note.row, f"note {note.note} concerns '{note.figure}' of {note.city}, which has no input cell in this workbook", "a pre-scored variable or a column of the Published sheet", "warning"))
         elif not (value == note.taken or (math.isnan(value) and math.isnan(note.taken))):
@@ -200,6 +235,7 @@ def find_data_notes(pipeline, reconciliation: pd.DataFrame) -> pd.DataFrame:
     """
     inputs = pipeline.inputs
     rows = []
+    cells: dict = {}
     if inputs.notes is not None:
         explained: set[str] = set()
         for note in inputs.notes.itertuples(index=False):
@@ -211,11 +247,11 @@ def find_data_notes(pipeline, reconciliation: pd.DataFrame) -> pd.DataFrame:
                 what = note.what if note.what.endswith(".") else note.what + "."
                 why = what + (f" Evidence: {note.evidence}" if note.evidence else "")
             if note.figure:
-                cell, value = _figure_cell(inputs, note.city, note.figure)
+                cell, value = _figure_cell(inputs, note.city, note.figure, cells)
                 figure = "overall rank" if note.figure == "overall_rank" else note.figure
                 rows.append([KIND_TRANSCRIPTION, note.note, note.city, figure, cell, None, note.printed or "absent", _number(value), why])
             else:
-                cell, values = _row_cells(inputs, note.table, note.city)
+                cell, values = _row_cells(inputs, note.table, note.city, cells)
                 figure = "its overall table row: overall" if note.table == OVERALL_TABLE else "its row"
                 uses = ", ".join(_number(v) for v in values)
                 rows.append([KIND_TRANSCRIPTION, note.note, note.city, figure, cell, None, note.printed or "garbled row", uses, why])
@@ -246,7 +282,8 @@ def find_data_notes(pipeline, reconciliation: pd.DataFrame) -> pd.DataFrame:
             else:
                 expected = expected_under_rule(scores, variable.ties, len(variable.indicators) == 1)
             # The highest given score that its rule would not give: where the column breaks.
-            city = max(mismatch.cities, key=lambda c: (scores[c], -list(scores.index).index(c)))
+            order = {c: i for i, c in enumerate(scores.index.tolist())}
+            city = max(mismatch.cities, key=lambda c: (scores[c], -order[c]))
             rule = f"its rule gives {_number(expected[city])}" if expected is not None else "not in its points table"
             why = f"Scored 'ties {mismatch.rule}', the column could not have come from its rule: {city} {_number(scores[city])} ({rule}); {mismatch.detail}. Scoring takes the given scores."
             rows.append([KIND_PRESCORED, None, city, mismatch.variable, inputs.addresses.get((city, mismatch.variable)), None, _number(scores[city]), _number(scores[city]), why])

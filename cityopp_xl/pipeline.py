@@ -255,7 +255,7 @@ def _csv(frame: pd.DataFrame) -> str:
     elif all(isinstance(dtype, pd.StringDtype) for dtype in dtypes):
         # Texts (the framework's table): written as they are, a missing one empty, as
         # to_csv writes them (whose import and setup cost more than the writing).
-        texts = [["" if value is None or value != value else value for value in frame.iloc[:, p].tolist()] for p in range(len(dtypes))]
+        texts = [["" if value is None or value != value else value for value in column.tolist()] for _, column in frame.items()]
     else:
         return frame.to_csv(lineterminator="\n", float_format="%.17g")
     return _csv_text(frame.index.name, frame.index.tolist(), list(frame.columns), texts)

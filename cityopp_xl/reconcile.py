@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .model import with_dtypes
 from .pipeline import Pipeline
 from .scoring import competition_rank
 
@@ -111,4 +112,4 @@ def summarise(reconciliation: pd.DataFrame) -> pd.DataFrame:
         count[2] += status == PUBLISHED_INCONSISTENT
     rows = [[kind, compared, agree, compared - agree, inconsistent] for kind, (compared, agree, inconsistent) in counts.items()]
     columns = ["figures", "compared", "agree", "differ", "published inconsistent"]
-    return pd.DataFrame(rows, columns=columns).astype({column: "int64" for column in columns[1:]})
+    return with_dtypes(pd.DataFrame(rows, columns=columns), {column: "int64" for column in columns[1:]})

@@ -210,10 +210,11 @@ def aggregate_overall(dimension_scores: pd.DataFrame, settings: Settings) -> pd.
 
 def assign_tiers(overall: pd.Series, settings: Settings) -> pd.Series:
     """The tier label of each overall score (a score at a tier's minimum is in that tier)."""
-    labels = pd.Series(settings.other_tier, index=overall.index, dtype="object")
+    scores = overall.to_numpy()
+    labels = np.full(len(scores), settings.other_tier, dtype="object")
     for label, minimum in reversed(settings.tiers):
-        labels[overall >= minimum] = label
-    return labels
+        labels[scores >= minimum] = label
+    return pd.Series(labels, index=overall.index, dtype="object")
 
 
 # --------------------------------------------------------------------------- checks of given scores
@@ -264,20 +265,28 @@ def find_prescored_mismatches(prescored: pd.DataFrame, framework: Framework) -> 
     for (ties, single), names in rules.items():
         frame = expected_under_rule(prescored[names], ties, single)
         expected_of.update(zip(names, frame.to_numpy().T))
+    # Every column is checked on one array of them all; a column's Series is made only
+    # to describe a mismatch.
+    names = [variable.name for variable in checked]
+    block = prescored[names].to_numpy() if names else None
     mismatches = []
-    for variable in checked:
-        scores = prescored[variable.name]
+    for position, variable in enumerate(checked):
+        given = block[:, position]
         first = variable.indicators[0].direction
         if variable.name not in expected_of:
             allowed = set(first.points) | {1}
+            if np.isin(given, list(allowed)).all():
+                continue
+            scores = prescored[variable.name]
             off = scores[~scores.isin(allowed)]
             if len(off):
                 mismatches.append(
                     ScoreMismatch(variable.name, "tiers", tuple(off.index), f"scores {sorted(set(off.tolist()))} not in the points table {list(first.points)}")
                 )
             continue
-        differ = scores.to_numpy() != expected_of[variable.name]
+        differ = given != expected_of[variable.name]
         if differ.any():
+            scores = prescored[variable.name]
             off = scores.index[differ]
             expected = pd.Series(expected_of[variable.name], index=scores.index)
             pairs = ", ".join(f"{c} {scores[c]} (rule: {expected[c]})" for c in off[:2])

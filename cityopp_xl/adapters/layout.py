@@ -502,10 +502,21 @@ def cell_value(value):
     return value
 
 
+#: The types of the cells :func:`cell_value` keeps as they are.
+_KEPT_TYPES = frozenset((int, str, type(None)))
+
+
 def _rect(rows: list[list]) -> list[list]:
     width = max(len(r) for r in rows)
-    # ints, texts and blanks (most cells) are kept as they are without a call each
-    return [[v if type(v) is int or type(v) is str or v is None else cell_value(v) for v in r] + [None] * (width - len(r)) for r in rows]
+    rect = []
+    for r in rows:
+        # A row of ints, texts and blanks (most rows) is copied whole; other rows keep
+        # those cells as they are without a call each.
+        row = list(r) if _KEPT_TYPES.issuperset(map(type, r)) else [v if type(v) is int or type(v) is str or v is None else cell_value(v) for v in r]
+        if len(row) < width:
+            row += [None] * (width - len(row))
+        rect.append(row)
+    return rect
 
 
 def _sorted_by_rank(frame: pd.DataFrame, rank: pd.Series, order: list[str]) -> pd.DataFrame:
@@ -517,6 +528,22 @@ def _sorted_by_rank(frame: pd.DataFrame, rank: pd.Series, order: list[str]) -> p
     positions = np.array([place.get(city, np.nan) for city in frame.index], dtype="float64")
     chosen = np.lexsort((positions, ranks))
     return frame.iloc[chosen].assign(_rank=ranks[chosen])
+
+
+def _ranked_rows(columns: dict, rank: pd.Series, order: list[str]) -> list[list]:
+    """``_table_rows(_sorted_by_rank(frame, rank, order), ["_rank", None, *columns])``
+    for the frame whose columns are the Series of ``columns`` (all on one index), without
+    building it: the rank, the city and each column's values, by the same stable lexsort."""
+    series = list(columns.values())
+    index = series[0].index
+    ranks = rank.reindex(index).to_numpy()
+    place = {city: i for i, city in enumerate(order)}
+    labels = index.tolist()
+    positions = np.array([place.get(city, np.nan) for city in labels], dtype="float64")
+    chosen = np.lexsort((positions, ranks))
+    lists = [ranks[chosen].tolist(), [labels[i] for i in chosen]]
+    lists += [s.reindex(index).to_numpy()[chosen].tolist() for s in series]
+    return [list(row) for row in zip(*lists)]
 
 
 def _table_rows(frame: pd.DataFrame, columns: list) -> list[list]:

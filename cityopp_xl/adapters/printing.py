@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import textwrap
 
 from ..model import column_letter, column_number
 from .layout import TITLE_FONT_SIZE, SheetOutput
@@ -104,11 +105,11 @@ def print_scale(output: SheetOutput) -> int | None:
     return max(10, min(100, math.floor(100 * PRINTABLE[output.orientation][0] * output.pages_wide / points)))
 
 
+@functools.lru_cache(maxsize=65536)
 def text_lines(text, width: float, fill: float = WRAP_FILL) -> int:
     """How many lines ``text`` takes when wrapped in a column ``width`` characters wide
-    (an estimate: a word longer than a line takes a line of its own)."""
-    import textwrap
-
+    (an estimate: a word longer than a line takes a line of its own). Cached: the same
+    texts (headers, city names, notes) are measured for sizing and again for writing."""
     per_line = max(int(width * fill), 1)
     # A part no longer than a line (and no tab, which textwrap widens) is one line.
     return max(
@@ -266,6 +267,8 @@ def _fit_columns(output: SheetOutput, widths: dict[int, float], table_columns: i
             value = row[column - 1]
             if (output.formulas and value.startswith("=")) or (number, column) in wrapped:
                 continue
+            if math.ceil(len(value) / NOTE_FILL) + 1 <= width_of(column):
+                continue  # fits without the empty cells after it (most texts)
             free = column + 1
             while free <= table_columns and (free > len(row) or row[free - 1] is None):
                 free += 1

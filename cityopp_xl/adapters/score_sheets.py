@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..pipeline import Pipeline
 from ..reconcile import PUBLISHED_INCONSISTENT
-from .layout import SCORE_FORMAT, SCORE_GEOMETRY, SHEET_OVERALL, SHEET_RECONCILIATION, TIES_ORDER, SheetOutput, data_sheet, _rect, score_sheet, _sorted_by_rank, _stamp, _table_rows
+from .layout import SCORE_FORMAT, SCORE_GEOMETRY, SHEET_OVERALL, SHEET_RECONCILIATION, TIES_ORDER, SheetOutput, data_sheet, _ranked_rows, _rect, score_sheet, _sorted_by_rank, _stamp, _table_rows
 from .printing import NOTE_FILL
 
 
@@ -19,9 +19,9 @@ def dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: l
     framework = pipeline.framework
     variables = [v.name for v in framework.variables_of(dimension)]
     n = len(cities)
-    scores = pipeline["variable_scores"][variables].copy()
-    scores["Total"] = pipeline["dimension_scores"][dimension]
-    ranked = _sorted_by_rank(scores, pipeline["dimension_ranks"][dimension], cities)
+    variable_scores = pipeline["variable_scores"]
+    columns = {name: variable_scores[name] for name in variables}
+    columns["Total"] = pipeline["dimension_scores"][dimension]
     header = ["Rank", "City", *variables, "Total"]
     rows = SCORE_GEOMETRY.top(
         [
@@ -34,7 +34,7 @@ def dimension_sheet(pipeline: Pipeline, position: int, dimension: str, cities: l
         ],
         header,
     )
-    rows += _table_rows(ranked, ["_rank", None, *variables, "Total"])
+    rows += _ranked_rows(columns, pipeline["dimension_ranks"][dimension], cities)
     return score_table_output(score_sheet(position), data_sheet(position), _rect(rows), n, scores=len(variables) + 1)
 
 

@@ -427,6 +427,7 @@ class StyleBook:
     _font_ids: dict = field(default_factory=dict)
     _numfmt_ids: dict = field(default_factory=dict)
     _dxf_ids: dict = field(default_factory=dict)
+    _shapes: dict = field(default_factory=dict)
 
     @classmethod
     def from_xml(cls, xml: bytes | None) -> "StyleBook":
@@ -467,13 +468,17 @@ class StyleBook:
         container = self._container(tag)
         wanted = etree.fromstring(child_xml.replace(">", f' xmlns="{MAIN}">', 1) if " xmlns=" not in child_xml else child_xml)
         canonical = _shape(wanted)
-        children = list(container)
+        # The entries' shapes, made once per container (not once per entry and lookup).
+        shapes = self._shapes.get(tag)
+        if shapes is None or len(shapes) != len(container):
+            shapes = self._shapes[tag] = [_shape(child) for child in container]
         # An identical entry (one a previous run appended) is reused: search from the end.
-        for index in range(len(children) - 1, -1, -1):
-            if _shape(children[index]) == canonical:
+        for index in range(len(shapes) - 1, -1, -1):
+            if shapes[index] == canonical:
                 cache[child_xml] = index
                 return index
         container.append(wanted)
+        shapes.append(canonical)
         container.set("count", str(len(container)))
         self.changed = True
         cache[child_xml] = len(container) - 1
@@ -577,6 +582,14 @@ _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _escape(text: str) -> str:
+    text = _escape_markup(text)
+    if _ILLEGAL.search(text):
+        text = _ILLEGAL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+    return text
+
+
+def _escape_markup(text: str) -> str:
+    """``text`` with XML's markup characters escaped (and nothing else)."""
     if "&" in text:
         text = text.replace("&", "&amp;")
     if "<" in text:
@@ -585,8 +598,6 @@ def _escape(text: str) -> str:
         text = text.replace(">", "&gt;")
     if '"' in text:
         text = text.replace('"', "&quot;")
-    if _ILLEGAL.search(text):
-        text = _ILLEGAL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
     return text
 
 
@@ -668,16 +679,24 @@ def _row_formats(output: layout.SheetOutput) -> dict[int, dict[int, tuple]]:
     for address in output.links:
         add(address, 5, True)
     bounds = sorted({rule[0].start for rule in rules} | {rule[0].stop for rule in rules})
+    starting: dict[int, list[int]] = {}
+    stopping: dict[int, list[int]] = {}
+    for index, (rows, _, _, _) in enumerate(rules):
+        starting.setdefault(rows.start, []).append(index)
+        stopping.setdefault(rows.stop, []).append(index)
     by_row: dict[int, dict[int, tuple]] = {}
+    active: set[int] = set()  # the rules covering the band, applied in their order
     for low, high in zip(bounds, bounds[1:]):
+        active.difference_update(stopping.get(low, ()))
+        active.update(starting.get(low, ()))
         band: dict[int, list] = {}
-        for rows, columns, field, value in rules:
-            if rows.start <= low < rows.stop:
-                for column in columns:
-                    fmt = band.get(column)
-                    if fmt is None:
-                        fmt = band[column] = list(_PLAIN_FORMAT)
-                    fmt[field] = value
+        for index in sorted(active):
+            _, columns, field, value = rules[index]
+            for column in columns:
+                fmt = band.get(column)
+                if fmt is None:
+                    fmt = band[column] = list(_PLAIN_FORMAT)
+                fmt[field] = value
         if band:
             frozen = {column: tuple(fmt) for column, fmt in band.items()}
             for row in range(low, high):
@@ -807,9 +826,11 @@ def _float_field(value: float) -> str:
 
 
 def _text_field(value: str) -> str:
-    if not _plain(value):
+    """A text as a template writes it: only one that is not empty (a blank cell), has no
+    space at either end (kept by ``xml:space``) and no character XML cannot hold."""
+    if not value or value[0].isspace() or value[-1].isspace() or _ILLEGAL.search(value):
         raise _Unplain
-    return _escape(value)
+    return _escape_markup(value)  # nothing illegal in it, as just searched
 
 
 _FIELD = {int: lambda value: value, float: _float_field, str: _text_field, type(None): lambda value: None}
@@ -822,12 +843,6 @@ def _template_fields(row: list) -> list | None:
         return [_FIELD[type(value)](value) for value in row]
     except _Unplain:
         return None
-
-
-def _plain(text: str) -> bool:
-    """Whether a text is written as it is in a template: not empty (a blank cell), no
-    space at either end (kept by ``xml:space``), no character XML cannot hold."""
-    return bool(text) and not text[0].isspace() and not text[-1].isspace() and not _ILLEGAL.search(text)
 
 
 def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: bool = False, chunk_rows: int = 2000, notes_rid: str | None = None) -> Iterator[bytes]:

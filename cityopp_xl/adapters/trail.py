@@ -117,27 +117,46 @@ def given_score_cells(pipeline: Pipeline) -> dict[tuple[str, str], str]:
     inputs = pipeline.inputs
     copies = getattr(inputs, "table_copies", {}) or {}
     values = inputs.values
+    addresses = inputs.addresses
     found = {}
+    # An address is its column's head (sheet and letter) and a row: each head is parsed
+    # once, not each of the column's cells.
+    heads: dict[str, tuple | None] = {}
     for variable in pipeline.framework.variables:
         if not variable.prescored or variable.name not in values:
             continue
-        column = values[variable.name].to_dict()
-        for city, score in column.items():
-            address = inputs.addresses.get((city, variable.name))
+        column = values[variable.name]
+        for city, score in zip(column.index.tolist(), column.tolist()):
+            address = addresses.get((city, variable.name))
             if address is None:
                 continue
-            try:
-                sheet, letter, row = split_address(address)
-            except ValueError:
+            head = address.rstrip("0123456789")
+            if head not in heads:
+                heads[head] = _head(address, copies)
+            parsed = heads[head]
+            if parsed is None or len(head) == len(address):
                 continue
-            copy = copies.get(sheet)
-            if copy is None:
-                continue
-            r, c = row - copy.first_row, column_number(letter) - 1
+            copy, c, reference = parsed
+            row = int(address[len(head):])
+            r = row - copy.first_row
             raw = copy.cells[r][c] if 0 <= r < len(copy.cells) and c < len(copy.cells[r]) else None
             if type(raw) in (int, float) and raw == score:
-                found[(city, variable.name)] = f"{quote_sheet(sheet)}!{letter}{row}"
+                found[(city, variable.name)] = f"{reference}{row}"
     return found
+
+
+def _head(address: str, copies: dict) -> tuple | None:
+    """For the cells whose addresses share ``address``'s sheet and column: the copy of
+    their table, the column's index in it and the reference's start (``'D1 data'!B``);
+    None when the address is not a cell's or its sheet has no copy."""
+    try:
+        sheet, letter, _ = split_address(address)
+    except ValueError:
+        return None
+    copy = copies.get(sheet)
+    if copy is None:
+        return None
+    return copy, column_number(letter) - 1, f"{quote_sheet(sheet)}!{letter}"
 
 
 def _to_formulas(output: layout.SheetOutput, rows: dict[str, int], total: str, make, tier=None) -> None:
