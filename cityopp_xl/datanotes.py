@@ -126,8 +126,8 @@ def published_addresses(table: SheetTable, framework: Framework, rows: dict) -> 
         header = headers.get(name.casefold())
         if header is None:
             continue
-        for city, row in rows.items():
-            where[(city, name)] = table.address(row, header)
+        for city, cell in table.addresses(rows, header).items():
+            where[(city, name)] = cell
     return where
 
 

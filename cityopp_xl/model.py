@@ -95,6 +95,15 @@ class SheetTable:
             return f"{self.sheet} line {self.first_row + position} (column '{name}')"
         return f"{self.sheet}!{column_letter(self.first_col + col)}{self.first_row + position}"
 
+    def addresses(self, rows: dict, column=None) -> dict:
+        """``{key: self.address(row, column)}`` for every key → body row of ``rows``, the
+        column found once."""
+        if self.style == "csv":
+            return {key: self.address(row, column) for key, row in rows.items()}
+        col = 0 if column is None else self.column_position(column)
+        prefix, first, get_loc = f"{self.sheet}!{column_letter(self.first_col + col)}", self.first_row, self.frame.index.get_loc
+        return {key: f"{prefix}{first + get_loc(row)}" for key, row in rows.items()}
+
     def column_position(self, column) -> int:
         """The 0-based position of the first column named ``column`` (ValueError when
         there is none), by the columns' hash table rather than a walk along them."""

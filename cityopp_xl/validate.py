@@ -190,7 +190,7 @@ def match_city_rows(table: SheetTable, cities: list[str], column=None) -> tuple[
     frame = table.frame
     column = frame.columns[0] if column is None else column
     known = set(cities)
-    loose = {canonical_city(c): c for c in cities}
+    loose: dict[str, str] = {}  # made when a name is not known (most tables have none)
     rows: dict[str, object] = {}
     misspelled: set[str] = set()
     problems: list[Problem] = []
@@ -203,6 +203,8 @@ def match_city_rows(table: SheetTable, cities: list[str], column=None) -> tuple[
                 problems.append(Problem(table.address(row, column), "a blank city name on a row with data", "a city name from the Cities sheet"))
             continue
         if name not in known:
+            if not loose:
+                loose.update((canonical_city(c), c) for c in cities)
             guess = loose.get(canonical_city(name))
             if guess:
                 misspelled.add(guess)
@@ -465,7 +467,9 @@ def find_uninformative_data(table: SheetTable, frame: pd.DataFrame, headers: dic
     ordered = sorted((columns.index(headers[key]), key) for key in located)
     corner = table.address(rows[-1], headers[ordered[-1][1]]).split("!", 1)[1]
     body = f"{table.address(rows[0], headers[ordered[0][1]])}:{corner}"
-    blank = {key: all(_text(v) == "" for v in table.frame[headers[key]]) for key in located}
+    # A column with a number for a city is not blank; only the others are read as texts.
+    numbered = dict(zip(frame.columns, (~np.isnan(frame.to_numpy(dtype="float64"))).any(axis=0).tolist()))
+    blank = {key: not numbered[key] and all(_text(v) == "" for v in table.frame[headers[key]].tolist()) for key in located}
     if all(blank.values()):
         return [Problem(body, f"no value at all in the data of '{dimension}' (every city scores 1 in each of its indicators)", "the dimension's values (scoring goes on)", "warning")]
     problems = []
@@ -516,7 +520,9 @@ def read_published(table: SheetTable, framework: Framework, cities: list[str]) -
                 problems.append(Problem(table.address(row, header), found, "a published figure (a number)", "warning"))
             column.append(number)
         data[name] = column
-    return pd.DataFrame(data, index=pd.Index(cities, name="city"), dtype="float64"), problems
+    # One float block (a frame made from the dict of lists converts each one).
+    block = np.array([data[name] for name in wanted], dtype="float64").reshape(len(wanted), len(cities)).T
+    return pd.DataFrame(block, index=pd.Index(cities, name="city"), columns=wanted), problems
 
 
 def check_problems(problems: list[Problem]) -> None:

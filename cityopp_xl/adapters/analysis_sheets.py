@@ -139,7 +139,8 @@ def _assemble(name: str, after: str, head: list[list], sections: list[_Section])
             formats[_area(start, box)] = number_format
         scales += [_area(start, box) for box in section.scales]
     width = max(len(r) for r in rows)
-    cells = [[layout.cell_value(_value(v)) for v in r] + [None] * (width - len(r)) for r in rows]
+    # Whole numbers, texts and blanks are kept as they are, without two calls each.
+    cells = [[v if type(v) is int or type(v) is str or v is None else layout.cell_value(_value(v)) for v in r] + [None] * (width - len(r)) for r in rows]
     widths = {"A": WIDTH_CODE, "B": WIDTH_NAME} | {column_letter(3 + i): WIDTH_VALUE for i in range(max(VALUE_COLUMNS, width - 2))}
     return layout.SheetOutput(
         name=name,
@@ -469,7 +470,8 @@ def insights_sheet(analysis: Analysis, run_time: str, after: str = SHEET_ANALYSI
         rows.append([row.topic, row.subject, first])
         rows += [[row.topic, f"{row.subject} (continued)", piece] for piece in rest]
     width = 3
-    cells = [[layout.cell_value(_value(v)) for v in r] + [None] * (width - len(r)) for r in rows]
+    # Whole numbers, texts and blanks are kept as they are, without two calls each.
+    cells = [[v if type(v) is int or type(v) is str or v is None else layout.cell_value(_value(v)) for v in r] + [None] * (width - len(r)) for r in rows]
     return layout.SheetOutput(
         name=SHEET_INSIGHTS,
         after=after,

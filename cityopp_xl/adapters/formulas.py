@@ -158,7 +158,19 @@ def _text_cell(value):
 
 
 def _cells(rows: list[list]) -> list[list]:
-    return [[str(v) if isinstance(v, Formula) else v for v in row] for row in layout._rect([[_text_cell(v) for v in row] for row in rows])]
+    """The cells of a sheet in formula mode: :func:`layout._rect`, a :class:`Formula` as its
+    text and a text starting with "=" as the string formula of :func:`_text_cell`. Whole
+    numbers, blanks and plain texts (most cells) pass without a call each."""
+    return [
+        [v if type(v) is int or v is None or (type(v) is str and v[:1] != "=") else _formula_text(v) for v in row]
+        for row in layout._rect(rows)
+    ]
+
+
+def _formula_text(value):
+    """A cell of :func:`_cells` that is not a whole number, a blank or a plain text."""
+    value = _text_cell(value)
+    return str(value) if isinstance(value, Formula) else value
 
 
 # --------------------------------------------------------------------------- formulas

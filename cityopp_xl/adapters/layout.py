@@ -494,7 +494,7 @@ def cell_value(value):
     if kind is int or kind is str or value is None:
         return value
     if isinstance(value, float):
-        return None if math.isnan(value) else (int(value) if value.is_integer() and abs(value) < 2**53 else value)
+        return None if math.isnan(value) else (int(value) if value.is_integer() and abs(value) < _EXACT else value)
     if hasattr(value, "item"):  # numpy scalar
         return cell_value(value.item())
     if value is pd.NA:
@@ -504,6 +504,7 @@ def cell_value(value):
 
 #: The types of the cells :func:`cell_value` keeps as they are.
 _KEPT_TYPES = frozenset((int, str, type(None)))
+_EXACT = 2**53  # floats whole and smaller than this are written as ints
 
 
 def _rect(rows: list[list]) -> list[list]:
@@ -512,7 +513,15 @@ def _rect(rows: list[list]) -> list[list]:
     for r in rows:
         # A row of ints, texts and blanks (most rows) is copied whole; other rows keep
         # those cells as they are without a call each.
-        row = list(r) if _KEPT_TYPES.issuperset(map(type, r)) else [v if type(v) is int or type(v) is str or v is None else cell_value(v) for v in r]
+        if _KEPT_TYPES.issuperset(map(type, r)):
+            row = list(r)
+        else:  # floats as cell_value makes them, inline
+            row = [
+                v
+                if type(v) is int or type(v) is str or v is None
+                else ((None if v != v else (int(v) if v.is_integer() and -_EXACT < v < _EXACT else v)) if type(v) is float else cell_value(v))
+                for v in r
+            ]
         if len(row) < width:
             row += [None] * (width - len(row))
         rect.append(row)

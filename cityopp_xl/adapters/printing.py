@@ -265,10 +265,10 @@ def _fit_columns(output: SheetOutput, widths: dict[int, float], table_columns: i
             continue  # the title rows, headers (wrapped) and notes (merged by polish)
         for column in _text_columns(row, table_columns):
             value = row[column - 1]
-            if (output.formulas and value.startswith("=")) or (number, column) in wrapped:
-                continue
             if math.ceil(len(value) / NOTE_FILL) + 1 <= width_of(column):
                 continue  # fits without the empty cells after it (most texts)
+            if (output.formulas and value.startswith("=")) or (number, column) in wrapped:
+                continue
             free = column + 1
             while free <= table_columns and (free > len(row) or row[free - 1] is None):
                 free += 1
@@ -283,6 +283,8 @@ def _text_columns(row: list, limit: int) -> list[int]:
     """The columns (from 1, up to ``limit``) of ``row`` that hold a text. A row of the big
     sheets holds one text and hundreds of numbers: the texts are found by ``list.index``
     over the cells' types, not a test per cell."""
+    if limit <= 32:  # a short row: a test per cell costs less than the types' list
+        return [c for c, v in enumerate(row[:limit], start=1) if isinstance(v, str)]
     types = list(map(type, row[:limit]))
     if any(kind is not str and issubclass(kind, str) for kind in set(types)):
         return [c for c, v in enumerate(row[:limit], start=1) if isinstance(v, str)]

@@ -636,6 +636,8 @@ def _value_cell(ref: str, style: str, value) -> str:
 
 def _formula_cell(ref: str, style: str, formula: str, cached) -> str:
     body = f"<f>{_escape(formula[1:])}</f>"
+    if type(cached) is int:  # most cached values (scores, ranks)
+        return f'<c r="{ref}"{style}>{body}<v>{cached}</v></c>'
     if cached is None:
         return f'<c r="{ref}"{style}>{body}</c>'
     if isinstance(cached, bool):
@@ -840,7 +842,8 @@ def _template_fields(row: list) -> list | None:
     """The fields of a row for its :func:`_row_template`, or None when a value is not
     written as the template writes it (an empty, spaced or unwritable text, a NaN)."""
     try:
-        return [_FIELD[type(value)](value) for value in row]
+        # Whole numbers and blanks are their own fields: no call for them.
+        return [value if type(value) is int or value is None else _FIELD[type(value)](value) for value in row]
     except _Unplain:
         return None
 
@@ -929,17 +932,22 @@ def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: boo
                 else:
                     parts.append(_value_cell(f"{letters[c]}{number}", "", value))
         else:
+            # Each column's style attribute, made once per band and row length (in column
+            # order, as a cell at a time would make them) and shared with the templates.
+            attributes = band_styles.get((id(row_styles), len(row)))
+            if attributes is None:
+                formats = row_styles or {}
+                attributes = band_styles[id(row_styles), len(row)] = [style(formats[c]) if c in formats else "" for c in range(1, len(row) + 1)]
+            computed = output.formula_values
+            cached_row = computed[r - 1] if formulas_mode and computed and r <= len(computed) else ()
             for c, value in enumerate(row, start=1):
-                fmt = row_styles.get(c) if row_styles else None
-                s = style(fmt) if fmt is not None else ""
+                s = attributes[c - 1]
                 ref = f"{letters[c - 1]}{number}"
                 formula = row_formulas.get(c) if row_formulas else None
                 if formula is not None:  # a formula over a value: the value is what it shows
                     parts.append(_formula_cell(ref, s, formula, value))
                 elif formulas_mode and type(value) is not int and isinstance(value, str) and value.startswith("="):
-                    computed = output.formula_values
-                    cached = computed[r - 1][c - 1] if computed and r <= len(computed) and c <= len(computed[r - 1]) else None
-                    parts.append(_formula_cell(ref, s, value, cached))
+                    parts.append(_formula_cell(ref, s, value, cached_row[c - 1] if c <= len(cached_row) else None))
                 elif value is None and not s:
                     continue
                 else:
