@@ -22,7 +22,7 @@ import pandas as pd
 
 from .errors import Problem
 from .model import Framework, SheetTable, _text, column_values
-from .scoring import expected_under_rule, find_prescored_mismatches
+from .scoring import expected_under_rule
 
 #: The columns of the transcription notes table (``note``, ``city`` and ``what`` required).
 NOTE_COLUMNS = ["note", "table", "city", "figure", "printed", "taken", "what", "evidence"]
@@ -274,7 +274,7 @@ def find_data_notes(pipeline, reconciliation: pd.DataFrame) -> pd.DataFrame:
     prescored_names = [v.name for v in framework.variables if v.prescored]
     if prescored_names:
         given = pipeline["raw"][prescored_names].fillna(1).astype("int64")
-        for mismatch in find_prescored_mismatches(given, framework):
+        for mismatch in pipeline.mismatches:  # found by scoring, on these given scores
             variable = next(v for v in framework.variables if v.name == mismatch.variable)
             scores = given[mismatch.variable]
             if mismatch.rule == "tiers":

@@ -62,6 +62,9 @@ class Pipeline:
     log: list[StepRecord] = field(default_factory=list)
     #: Warnings found while scoring (pre-scored columns that break their rule), with cells.
     problems: list[Problem] = field(default_factory=list)
+    #: The pre-scored columns that break their declared rule (:class:`scoring.ScoreMismatch`),
+    #: found while scoring the variables.
+    mismatches: list = field(default_factory=list)
 
     @property
     def framework(self) -> Framework:
@@ -100,8 +103,9 @@ class Pipeline:
         kept = {"raw"} | {record.output for record in self.log[:start]}
         if from_step == "aggregate_overall":
             kept.add("dimension_ranks")
-        carried = list(self.problems) if start > STEPS.index("score_variables") else []
-        pipeline = Pipeline(inputs, {k: v for k, v in self.stages.items() if k in kept}, list(self.log[:start]), carried)
+        scored = start > STEPS.index("score_variables")
+        carried = list(self.problems) if scored else []
+        pipeline = Pipeline(inputs, {k: v for k, v in self.stages.items() if k in kept}, list(self.log[:start]), carried, list(self.mismatches) if scored else [])
         for step in STEPS[start:]:
             _STEP_FUNCTIONS[step](pipeline)
         return pipeline
@@ -168,7 +172,7 @@ def _score_variables(pipeline: Pipeline) -> None:
     raw = pipeline.stages["raw"]
     prescored_names = [v.name for v in framework.variables if v.prescored]
     prescored = raw[prescored_names].fillna(1).astype(scoring.SCORE_DTYPE) if prescored_names else pd.DataFrame(index=raw.index)
-    mismatches = scoring.find_prescored_mismatches(prescored, framework)
+    mismatches = pipeline.mismatches = scoring.find_prescored_mismatches(prescored, framework)
     warnings = [
         f"pre-scored variable '{m.variable}' could not have come from its rule '{m.rule}': {m.detail}"
         for m in mismatches

@@ -411,6 +411,12 @@ class CellAddresses(Mapping):
         """Every city of ``rows`` (city → sheet row) has its cell at ``prefix`` + row."""
         self._columns[column] = (prefix, rows)
 
+    def column(self, column) -> tuple[str, dict] | None:
+        """A column read in one step: its A1 prefix (``D1 data!C``) and {city: sheet row},
+        the references being prefix + row; None for a column kept reference by reference."""
+        cells = self._columns.get(column)
+        return cells if isinstance(cells, tuple) else None
+
     def __setitem__(self, pair, reference: str) -> None:
         city, column = pair
         cells = self._columns.get(column)

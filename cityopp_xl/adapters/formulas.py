@@ -161,14 +161,22 @@ def _cells(rows: list[list]) -> list[list]:
     """The cells of a sheet in formula mode: :func:`layout._rect`, a :class:`Formula` as its
     text and a text starting with "=" as the string formula of :func:`_text_cell`. Whole
     numbers, blanks and plain texts (most cells) pass without a call each."""
-    return [
-        [v if type(v) is int or v is None or (type(v) is str and v[:1] != "=") else _formula_text(v) for v in row]
-        for row in layout._rect(rows)
-    ]
+    width = max(len(row) for row in rows)
+    cells = []
+    for row in rows:
+        cell = [v if type(v) is int or v is None or (type(v) is str and v[:1] != "=") else (str(v) if type(v) is Formula else _other_cell(v)) for v in row]
+        if len(cell) < width:
+            cell += [None] * (width - len(cell))
+        cells.append(cell)
+    return cells
 
 
-def _formula_text(value):
-    """A cell of :func:`_cells` that is not a whole number, a blank or a plain text."""
+def _other_cell(value):
+    """A cell of :func:`_cells` that is not a whole number, a blank, a plain text or a
+    formula: the value :func:`layout._rect` makes of it, in formula mode."""
+    value = layout.cell_value(value)
+    if type(value) is int or value is None or (type(value) is str and value[:1] != "="):
+        return value
     value = _text_cell(value)
     return str(value) if isinstance(value, Formula) else value
 

@@ -21,6 +21,7 @@ same part).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -827,6 +828,7 @@ def _float_field(value: float) -> str:
     return "%.16g" % value  # as _number_text
 
 
+@functools.lru_cache(maxsize=65536)
 def _text_field(value: str) -> str:
     """A text as a template writes it: only one that is not empty (a blank cell), has no
     space at either end (kept by ``xml:space``) and no character XML cannot hold."""
