@@ -404,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if "recalc_vs_io_floor" in selected:
-            attempt("recalc_vs_io_floor", bench_recalc_vs_io_floor, workdir, 5 if quick else 7)
+            attempt("recalc_vs_io_floor", bench_recalc_vs_io_floor, workdir, 5 if quick else 11)
         if "engine_vs_rank_floor" in selected:
             attempt("engine_vs_rank_floor", bench_engine_vs_rank_floor, FULL_CITIES, 3 if quick else 7)
         if "big_recalc" in selected:

@@ -159,7 +159,10 @@ def polish(output: SheetOutput) -> SheetOutput:
     """
     widths = {column_number(k): v for k, v in output.widths.items()}
     width_of = lambda column: widths.get(column, DEFAULT_WIDTH)  # noqa: E731
-    table_columns = max((_last_filled(row) for row in output.cells if len(row) - row.count(None) > 1), default=0)
+    table_columns = 0  # the last filled column of the rows holding two values or more
+    for row in output.cells:
+        if len(row) > table_columns and len(row) - row.count(None) > 1:  # a shorter row cannot reach further
+            table_columns = max(table_columns, _last_filled(row))
     if output.print_area:  # the printed columns: a note spans them, text fits in them
         table_columns = min(table_columns, _areas(output.print_area.split(",")[0])[1][-1])
     _fit_columns(output, widths, table_columns)
@@ -265,7 +268,7 @@ def _fit_columns(output: SheetOutput, widths: dict[int, float], table_columns: i
             continue  # the title rows, headers (wrapped) and notes (merged by polish)
         for column in _text_columns(row, table_columns):
             value = row[column - 1]
-            if math.ceil(len(value) / NOTE_FILL) + 1 <= width_of(column):
+            if len(value) <= _fitting(width_of(column)):
                 continue  # fits without the empty cells after it (most texts)
             if (output.formulas and value.startswith("=")) or (number, column) in wrapped:
                 continue
@@ -277,6 +280,16 @@ def _fit_columns(output: SheetOutput, widths: dict[int, float], table_columns: i
             if needed > width_of(column):
                 widths[column] = min(needed, max(width_of(column), MAX_TEXT_WIDTH))
     output.widths = {column_letter(c): w for c, w in sorted(widths.items())}
+
+
+@functools.lru_cache(maxsize=1024)
+def _fitting(width: float) -> int:
+    """The longest text that fits a column ``width`` wide as :func:`_fit_columns` measures
+    it (``ceil(length / NOTE_FILL) + 1 <= width``), found once per width."""
+    length = max(int((width - 1) * NOTE_FILL) + 2, -1)
+    while length >= 0 and math.ceil(length / NOTE_FILL) + 1 > width:
+        length -= 1
+    return length  # -1: not even an empty text
 
 
 def _text_columns(row: list, limit: int) -> list[int]:
@@ -370,7 +383,7 @@ def _space_text_after_numbers(output: SheetOutput, number_headers: list[str]) ->
         if not any(row in rows_ and column in columns_ for rows_, columns_ in map(_areas, output.bold)):
             continue  # not a header of the same table (a bar, a chart's labels)
         last = row
-        while last < len(output.cells) and any(v is not None for v in output.cells[last]):
+        while last < len(output.cells) and output.cells[last].count(None) != len(output.cells[last]):  # a row with a value
             last += 1
         # Decided from the headers alone: the number of formats must not depend on the data
         # (a text format leaves numbers as they are).
