@@ -367,6 +367,7 @@ class _PlainColumns:
         self.usable = table.frame.columns.is_unique and table.style == "a1" and all(isinstance(p, (int, np.integer)) for p in self.positions.tolist())
         #: city -> sheet row of its cells, shared by the addresses of every plain column
         self.row_numbers = dict(zip(self.located, (table.first_row + p for p in self.positions.tolist())))
+        self.block: np.ndarray | None = None
 
     def read(self, header, score_limit: int | None, tier_limit: int | None) -> tuple[np.ndarray, str] | None:
         """``(values of every city, NaN where no row; the column's A1 prefix such as
@@ -374,7 +375,10 @@ class _PlainColumns:
         holds pre-scored scores 1..limit; ``tier_limit``: tier numbers 1..limit."""
         if not self.usable:
             return None
-        cells = self.table.frame[header].to_numpy(dtype=object)[self.positions].tolist()
+        if self.block is None:  # the table's cells as one object array, made once
+            self.block = self.table.frame.to_numpy(dtype=object)
+        position = self.table.column_position(header)
+        cells = self.block[self.positions, position].tolist()
         if not set(map(type, cells)) <= self._TYPES:
             return None
         try:
@@ -391,8 +395,7 @@ class _PlainColumns:
             return None  # a blank pre-scored score is reported
         values = np.full(self.count, np.nan)
         values[self.slots] = numbers
-        column = self.table.first_col + self.table.column_position(header)
-        return values, f"{self.table.sheet}!{column_letter(column)}"
+        return values, f"{self.table.sheet}!{column_letter(self.table.first_col + position)}"
 
 
 class CellAddresses(Mapping):
