@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .model import Framework, with_dtypes
+from .model import Framework, tuples, with_dtypes
 from .pipeline import Pipeline
 from .scoring import competition_rank
 
@@ -829,7 +829,8 @@ def records(frame: pd.DataFrame):
     0.01 s of a Recalculate of the 2025 master for the analysis's 14 tables)."""
     columns = list(frame.columns)
     values = [column.tolist() for _, column in frame.items()]  # by position, as iloc: a repeated label too
-    return zip(frame.index, [dict(zip(columns, row)) for row in zip(*values)] if columns else [{} for _ in frame.index])
+    labels = frame.index.tolist()
+    return zip(labels, [dict(zip(columns, row)) for row in zip(*values)] if columns else [{} for _ in labels])
 
 
 def audit_table(parts: dict | Analysis, params: dict) -> pd.DataFrame:
@@ -883,7 +884,7 @@ def audit_table(parts: dict | Analysis, params: dict) -> pd.DataFrame:
         add("coverage", row["dimension"], item, "", f"{level}: share of cities with a value", row["share"], threshold, FLAG_LOW_COVERAGE if row["below_threshold"] else "", row["basis"])
     for city, row in records(get("city_coverage")):
         add("coverage", "", city, "", "city: share of input columns with a value", row["share"], threshold, FLAG_LOW_COVERAGE if row["below_threshold"] else "", row["basis"])
-    for row in get("item_correlations").itertuples(index=False):
+    for row in tuples(get("item_correlations")):
         limit = params["negative_below"] if row.flag == FLAG_NEGATIVE else params["duplicate_above"] if row.flag == FLAG_DUPLICATE else math.nan
         add("correlation", row.dimension, row.first, row.second, f"{row.level} pair: pearson r", row.r, limit, row.flag, f"{row.level} scores")
     for dimension, row in records(get("reliability")):

@@ -21,7 +21,7 @@ import math
 import pandas as pd
 
 from .errors import Problem
-from .model import Framework, SheetTable, _text, column_values
+from .model import Framework, SheetTable, _text, column_values, tuples
 from .scoring import expected_under_rule
 
 #: The columns of the transcription notes table (``note``, ``city`` and ``what`` required).
@@ -209,7 +209,7 @@ def find_note_problems(inputs) -> list[Problem]:
     if notes is None:
         return problems
     cells: dict = {}
-    for note in notes.itertuples(index=False):
+    for note in tuples(notes):
         if not note.figure:
             continue
         cell, value = _figure_cell(inputs, note.city, note.figure, cells)
@@ -238,7 +238,7 @@ def find_data_notes(pipeline, reconciliation: pd.DataFrame) -> pd.DataFrame:
     cells: dict = {}
     if inputs.notes is not None:
         explained: set[str] = set()
-        for note in inputs.notes.itertuples(index=False):
+        for note in tuples(inputs.notes):
             # A note's text once, on its first row (a note of five rows would print it five times).
             if note.note in explained:
                 why = f"Part of note {note.note} (above)."
@@ -259,7 +259,7 @@ def find_data_notes(pipeline, reconciliation: pd.DataFrame) -> pd.DataFrame:
         from .reconcile import PUBLISHED_INCONSISTENT
 
         inconsistent = reconciliation[reconciliation["status"] == PUBLISHED_INCONSISTENT]
-        for row in inconsistent.itertuples(index=False):
+        for row in tuples(inconsistent):
             column = "overall_rank" if row.figure == "overall rank" else row.figure
             printed_at = inputs.published_addresses.get((row.city, column))
             parts = "the rank of its printed overall score" if row.figure == "overall rank" else (

@@ -8,6 +8,7 @@ collecting every problem with the cell it came from.
 
 from __future__ import annotations
 
+import collections
 import math
 import re
 from dataclasses import dataclass
@@ -281,6 +282,13 @@ def column_values(frame: pd.DataFrame, header) -> dict:
                 return dict(zip(frame.index.tolist(), values))
         return column.to_dict()
     return {row: frame.at[row, header] for row in frame.index}
+
+
+def tuples(frame: pd.DataFrame):
+    """``frame.itertuples(index=False)``, each column read as one list: itertuples walks a
+    text column value by value through pandas."""
+    row = collections.namedtuple("Pandas", list(frame.columns), rename=True)
+    return map(row._make, zip(*(column.tolist() for _, column in frame.items())))
 
 
 def with_dtypes(frame: pd.DataFrame, dtypes: dict) -> pd.DataFrame:

@@ -19,7 +19,7 @@ import math
 import pandas as pd
 
 from ..analysis import SIGNIFICANT_DIGITS, Analysis, build_analysis, records
-from ..model import column_letter
+from ..model import column_letter, tuples
 from ..pipeline import Pipeline
 from . import layout
 
@@ -365,7 +365,7 @@ def _pairs_section(analysis: Analysis, codes: dict[str, str]) -> _Section:
     )
     section.header(["Code", "First", "r", "Flag", "Level", "Second"])
     span = section.body(
-        [[codes[row.dimension], row.first, row.r, row.flag, row.level, row.second] for row in analysis.item_correlations.itertuples(index=False)]
+        [[codes[row.dimension], row.first, row.r, row.flag, row.level, row.second] for row in tuples(analysis.item_correlations)]
     )
     section.format(span, 3, 3, FORMAT_R)
     return section
@@ -464,7 +464,7 @@ def insights_sheet(analysis: Analysis, run_time: str, after: str = SHEET_ANALYSI
         [layout._stamp(run_time)],
         ["Topic", "Subject", "Sentence"],
     ]
-    for row in analysis.insights.itertuples(index=False):
+    for row in tuples(analysis.insights):
         # A sentence longer than a cell holds goes on in the rows below.
         first, *rest = layout.split_text(row.sentence)
         rows.append([row.topic, row.subject, first])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..datanotes import KIND_INCONSISTENT, KIND_PRESCORED, KIND_TRANSCRIPTION, find_data_notes
-from ..model import quote_sheet
+from ..model import quote_sheet, tuples
 from ..pipeline import Pipeline
 from . import layout, printing
 
@@ -82,7 +82,7 @@ def render_data_notes(
         HEADER,
     ]
     links: dict[str, str] = {}
-    for record in notes.itertuples(index=False):
+    for record in tuples(notes):
         cell = record.cell if isinstance(record.cell, str) else None
         if cell is None and isinstance(record.computed, str):
             cell = computed_cell(outputs, pipeline, record.city, record.computed)

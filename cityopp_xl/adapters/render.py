@@ -53,7 +53,7 @@ class Run:
 
     @property
     def cities(self) -> list[str]:
-        return list(self.pipeline["raw"].index)
+        return self.pipeline["raw"].index.tolist()
 
 
 def _score_sheets(run: Run) -> list[SheetOutput]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 from .. import robustness as core
-from ..model import column_letter
+from ..model import column_letter, tuples
 from ..pipeline import Pipeline
 from . import layout
 
@@ -87,7 +87,7 @@ def robustness_sheet(pipeline: Pipeline, result: core.Robustness, run_time: str,
         [layout._stamp(run_time)],
         [*TABLE_HEADER, *[_bar_label(c, band, columns) for c in range(columns)], "Best in", "Worst in"],
     ]
-    for city, row in zip(intervals.index, intervals.itertuples(index=False)):
+    for city, row in zip(intervals.index, tuples(intervals)):
         rows.append(
             [
                 row.rank,

@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 
+from ..model import tuples
 from ..pipeline import Pipeline
 from ..reconcile import PUBLISHED_INCONSISTENT
 from .layout import SCORE_FORMAT, SCORE_GEOMETRY, SHEET_OVERALL, SHEET_RECONCILIATION, TIES_ORDER, SheetOutput, data_sheet, _ranked_rows, _rect, score_sheet, _sorted_by_rank, _stamp, _table_rows
@@ -113,7 +114,7 @@ def published_inconsistencies(reconciliation: pd.DataFrame) -> dict[str, str]:
     inconsistent = reconciliation[reconciliation["status"] == PUBLISHED_INCONSISTENT]
     parts = {"overall": "its dimensions sum to", "overall rank": "its published overall score ranks"}
     flags: dict[str, list[str]] = {}
-    for row in inconsistent.itertuples(index=False):
+    for row in tuples(inconsistent):
         figure = "overall" if row.figure == "overall" else row.figure
         what = parts.get(row.figure, "its variable scores sum to")
         flags.setdefault(row.city, []).append(f"published {figure} {_whole(row.published)}; {what} {_whole(row.published_components)}")

@@ -25,7 +25,7 @@ Live-formula mode (:mod:`.formulas`) writes its own formulas and is left as it i
 
 from __future__ import annotations
 
-from ..model import column_letter, column_number, quote_sheet
+from ..model import column_letter, column_number, quote_sheet, tuples
 from ..pipeline import Pipeline
 from . import layout
 
@@ -229,7 +229,7 @@ def ranks_sheet(pipeline: Pipeline, outputs: list[layout.SheetOutput], run_time:
         header,
     )
     values = [list(row) for row in rows]
-    for city, row in zip(ordered.index, ordered[["overall", *dimensions]].itertuples(index=False)):
+    for city, row in zip(ordered.index, tuples(ordered[["overall", *dimensions]])):
         references = [Formula(f"={quote_sheet(name)}!{SCORE.letter('rank')}{on[city]}") for name, on in zip(sources, rows_on)]
         rows.append([references[0], city, *references[1:]])
         values.append([row[0], city, *row[1:]])
