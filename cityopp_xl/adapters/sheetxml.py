@@ -904,6 +904,8 @@ def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: boo
             # (the type of each value) in each band of formatted rows is written by one
             # template made for it: one str.format call instead of a reference and a cell
             # built per value, for sheets of millions of cells.
+            if "" in row:  # an empty text is written as a blank cell is: the template's blank
+                row = [None if type(v) is str and not v else v for v in row]
             key = (tuple(map(type, row)), id(row_styles))
             template = templates.get(key)
             if template is None and key not in templates:
