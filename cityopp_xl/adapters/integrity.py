@@ -194,15 +194,24 @@ def _canonical(value) -> str:
     return " ".join(str(value).split())
 
 
+class _Collapsed(dict):
+    """Each text with its whitespace collapsed (as :func:`_canonical` makes it), made once
+    per text: the same city names and labels fill many cells."""
+
+    def __missing__(self, text: str) -> str:
+        collapsed = self[text] = " ".join(text.split())
+        return collapsed
+
+
 def _grid(rows: list[list], skip: Iterable[str] = ()) -> list[list[str]]:
     # Whole numbers (most cells of the score sheets), texts and blanks inline, as
     # _canonical makes them: a call per cell is a third of the time on 2.8 million cells.
-    canonical, limit, text = _canonical, 10**12, str
+    canonical, limit, text, texts = _canonical, 10**12, str, _Collapsed()
     grid = [
         [
             (str(v) if -limit < v < limit else canonical(v))
             if type(v) is int
-            else (" ".join(v.split()) if type(v) is text else ("" if v is None else canonical(v)))
+            else (texts[v] if type(v) is text else ("" if v is None else canonical(v)))
             for v in row
         ]
         for row in rows
