@@ -104,6 +104,13 @@ def _value(value):
     return value
 
 
+def _cells(rows: list[list], width: int) -> list[list]:
+    """The cells of a sheet: each value as a cell holds it (:func:`_value`, then
+    :func:`layout.cell_value`), each row ``width`` long. Whole numbers, texts and blanks
+    are kept as they are, without two calls each."""
+    return [[v if type(v) is int or type(v) is str or v is None else layout.cell_value(_value(v)) for v in r] + [None] * (width - len(r)) for r in rows]
+
+
 def _codes(analysis_dimensions: list[str]) -> dict[str, str]:
     return {d: f"D{i}" for i, d in enumerate(analysis_dimensions, start=1)}
 
@@ -139,8 +146,7 @@ def _assemble(name: str, after: str, head: list[list], sections: list[_Section])
             formats[_area(start, box)] = number_format
         scales += [_area(start, box) for box in section.scales]
     width = max(len(r) for r in rows)
-    # Whole numbers, texts and blanks are kept as they are, without two calls each.
-    cells = [[v if type(v) is int or type(v) is str or v is None else layout.cell_value(_value(v)) for v in r] + [None] * (width - len(r)) for r in rows]
+    cells = _cells(rows, width)
     widths = {"A": WIDTH_CODE, "B": WIDTH_NAME} | {column_letter(3 + i): WIDTH_VALUE for i in range(max(VALUE_COLUMNS, width - 2))}
     return layout.SheetOutput(
         name=name,
@@ -470,8 +476,7 @@ def insights_sheet(analysis: Analysis, run_time: str, after: str = SHEET_ANALYSI
         rows.append([row.topic, row.subject, first])
         rows += [[row.topic, f"{row.subject} (continued)", piece] for piece in rest]
     width = 3
-    # Whole numbers, texts and blanks are kept as they are, without two calls each.
-    cells = [[v if type(v) is int or type(v) is str or v is None else layout.cell_value(_value(v)) for v in r] + [None] * (width - len(r)) for r in rows]
+    cells = _cells(rows, width)
     return layout.SheetOutput(
         name=SHEET_INSIGHTS,
         after=after,

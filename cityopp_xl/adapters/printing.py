@@ -296,18 +296,17 @@ def _text_columns(row: list, limit: int) -> list[int]:
     """The columns (from 1, up to ``limit``) of ``row`` that hold a text. A row of the big
     sheets holds one text and hundreds of numbers: the texts are found by ``list.index``
     over the cells' types, not a test per cell."""
-    if limit <= 32:  # a short row: a test per cell costs less than the types' list
-        return [c for c, v in enumerate(row[:limit], start=1) if isinstance(v, str)]
-    types = list(map(type, row[:limit]))
-    if any(kind is not str and issubclass(kind, str) for kind in set(types)):
-        return [c for c, v in enumerate(row[:limit], start=1) if isinstance(v, str)]
-    columns, start = [], 0
-    while True:
-        try:
-            start = types.index(str, start) + 1
-        except ValueError:
-            return columns
-        columns.append(start)
+    if limit > 32:  # a short row: a test per cell costs less than the types' list
+        types = list(map(type, row[:limit]))
+        if not any(kind is not str and issubclass(kind, str) for kind in set(types)):
+            columns, start = [], 0
+            while True:
+                try:
+                    start = types.index(str, start) + 1
+                except ValueError:
+                    return columns
+                columns.append(start)
+    return [c for c, v in enumerate(row[:limit], start=1) if isinstance(v, str)]
 
 
 def _fit_pages(output: SheetOutput, width_of, table_columns: int) -> None:

@@ -150,7 +150,7 @@ def calamine_values(rows: list[list]) -> list[list] | None:
             return None
         out.append(
             [
-                (int(value) if value.is_integer() and -(2**53) < value < 2**53 else value)
+                (int(value) if value.is_integer() and -layout._EXACT < value < layout._EXACT else value)
                 if type(value) is float
                 else (value or None)
                 if type(value) is str
@@ -823,9 +823,10 @@ class _Unplain(Exception):
 
 
 def _float_field(value: float) -> str:
-    if value != value or value in (math.inf, -math.inf):  # NaN or infinite: no cell
+    text = _number_text(value)
+    if text is None:  # NaN or infinite: no cell
         raise _Unplain
-    return "%.16g" % value  # as _number_text
+    return text
 
 
 @functools.lru_cache(maxsize=65536)
@@ -837,7 +838,8 @@ def _text_field(value: str) -> str:
     return _escape_markup(value)  # nothing illegal in it, as just searched
 
 
-_FIELD = {int: lambda value: value, float: _float_field, str: _text_field, type(None): lambda value: None}
+#: The field of a value that is not a whole number or a blank (those are their own).
+_FIELD = {float: _float_field, str: _text_field}
 
 
 def _template_fields(row: list) -> list | None:
@@ -893,7 +895,18 @@ def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: boo
         formulas_at.setdefault(r, {})[c] = formula
     buffer: list[str] = []
     templates: dict[tuple, str | None] = {}
-    band_styles: dict[tuple, list[str]] = {}  # each column's style attribute, by band (its formats' id) and row length
+    band_styles: dict[tuple, list[str]] = {}
+
+    def attributes_of(row_styles: dict | None, length: int) -> list[str]:
+        """Each column's style attribute in a band of rows (its formats) for rows of
+        ``length`` cells, made once. Styles are made in column order, as cells first use
+        them, whichever path writes the row: the same styles.xml either way."""
+        attributes = band_styles.get((id(row_styles), length))
+        if attributes is None:
+            formats = row_styles or {}
+            attributes = band_styles[id(row_styles), length] = [style(formats[c]) if c in formats else "" for c in range(1, length + 1)]
+        return attributes
+
     for r, row in enumerate(cells, start=1):
         number = str(r)
         row_styles = styled.get(r)
@@ -909,13 +922,7 @@ def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: boo
             key = (tuple(map(type, row)), id(row_styles))
             template = templates.get(key)
             if template is None and key not in templates:
-                attributes = band_styles.get((key[1], len(row)))
-                if attributes is None:
-                    # Styles are made in the order cells first use them, as the slower
-                    # path below makes them: the same styles.xml either way.
-                    formats = row_styles or {}
-                    attributes = band_styles[key[1], len(row)] = [style(formats[c]) if c in formats else "" for c in range(1, len(row) + 1)]
-                template = templates[key] = _row_template(key[0], letters, attributes)
+                template = templates[key] = _row_template(key[0], letters, attributes_of(row_styles, len(row)))
             fields = _template_fields(row) if template is not None else None
             if fields is not None:
                 height_attr = f' ht="{heights[r]}" customHeight="1"' if r in heights else ""
@@ -936,12 +943,7 @@ def render_sheet(output: layout.SheetOutput, styles: StyleBook, *, selected: boo
                 else:
                     parts.append(_value_cell(f"{letters[c]}{number}", "", value))
         else:
-            # Each column's style attribute, made once per band and row length (in column
-            # order, as a cell at a time would make them) and shared with the templates.
-            attributes = band_styles.get((id(row_styles), len(row)))
-            if attributes is None:
-                formats = row_styles or {}
-                attributes = band_styles[id(row_styles), len(row)] = [style(formats[c]) if c in formats else "" for c in range(1, len(row) + 1)]
+            attributes = attributes_of(row_styles, len(row))
             computed = output.formula_values
             cached_row = computed[r - 1] if formulas_mode and computed and r <= len(computed) else ()
             for c, value in enumerate(row, start=1):
