@@ -267,8 +267,7 @@ def find_prescored_mismatches(prescored: pd.DataFrame, framework: Framework) -> 
         expected_of.update(zip(names, frame.to_numpy().T))
     # Every column is checked on one array of them all; a column's Series is made only
     # to describe a mismatch.
-    names = [variable.name for variable in checked]
-    block = prescored[names].to_numpy() if names else None
+    block = prescored[[variable.name for variable in checked]].to_numpy() if checked else None
     mismatches = []
     for position, variable in enumerate(checked):
         given = block[:, position]

@@ -338,12 +338,7 @@ def read_dimension_values(
                     number = math.nan
             out.append(number)
         data[key] = out
-    # One float block filled a column at a time (a frame made from the dict of columns
-    # converts and joins them, twice the time).
-    block = np.empty((n, len(expected)), dtype="float64")
-    for position, key in enumerate(expected):
-        block[:, position] = data[key]
-    frame = pd.DataFrame(block, index=pd.Index(cities, name="city"), columns=expected)
+    frame = _float_frame(data, expected, cities)
     problems += find_uninformative_data(table, frame, columns, dimension)
     return frame, addresses, column_addresses, problems
 
@@ -414,12 +409,6 @@ class CellAddresses(Mapping):
         """Every city of ``rows`` (city → sheet row) has its cell at ``prefix`` + row."""
         self._columns[column] = (prefix, rows)
 
-    def column(self, column) -> tuple[str, dict] | None:
-        """A column read in one step: its A1 prefix (``D1 data!C``) and {city: sheet row},
-        the references being prefix + row; None for a column kept reference by reference."""
-        cells = self._columns.get(column)
-        return cells if isinstance(cells, tuple) else None
-
     def __setitem__(self, pair, reference: str) -> None:
         city, column = pair
         cells = self._columns.get(column)
@@ -477,7 +466,8 @@ def find_uninformative_data(table: SheetTable, frame: pd.DataFrame, headers: dic
     corner = table.address(rows[-1], headers[ordered[-1][1]]).split("!", 1)[1]
     body = f"{table.address(rows[0], headers[ordered[0][1]])}:{corner}"
     # A column with a number for a city is not blank; only the others are read as texts.
-    numbered = dict(zip(frame.columns, (~np.isnan(frame.to_numpy(dtype="float64"))).any(axis=0).tolist()))
+    array = frame.to_numpy(dtype="float64")
+    numbered = dict(zip(frame.columns, (~np.isnan(array)).any(axis=0).tolist()))
     blank = {key: not numbered[key] and all(_text(v) == "" for v in table.frame[headers[key]].tolist()) for key in located}
     if all(blank.values()):
         return [Problem(body, f"no value at all in the data of '{dimension}' (every city scores 1 in each of its indicators)", "the dimension's values (scoring goes on)", "warning")]
@@ -488,7 +478,7 @@ def find_uninformative_data(table: SheetTable, frame: pd.DataFrame, headers: dic
     # On the float array (``frame`` is float64): without a blank, nunique() == 1 is every
     # row equal to the first. Through pandas (a column selection, isna, nunique) this was
     # 0.01 s of a Recalculate of the 2025 master.
-    values = (frame if len(located) == len(frame.columns) else frame[located]).to_numpy(dtype="float64")
+    values = array if len(located) == len(frame.columns) else array[:, [frame.columns.get_loc(key) for key in located]]
     if len(values) > 1 and not np.isnan(values).any() and (values == values[0]).all():
         problems.append(Problem(body, f"the same value for every city in each column of '{dimension}' (every city gets the same score)", "values that tell cities apart (scoring goes on)", "warning"))
     return problems
@@ -529,9 +519,17 @@ def read_published(table: SheetTable, framework: Framework, cities: list[str]) -
                 problems.append(Problem(table.address(row, header), found, "a published figure (a number)", "warning"))
             column.append(number)
         data[name] = column
-    # One float block (a frame made from the dict of lists converts each one).
-    block = np.array([data[name] for name in wanted], dtype="float64").reshape(len(wanted), len(cities)).T
-    return pd.DataFrame(block, index=pd.Index(cities, name="city"), columns=wanted), problems
+    return _float_frame(data, wanted, cities), problems
+
+
+def _float_frame(data: dict, columns: list[str], cities: list[str]) -> pd.DataFrame:
+    """The float frame of ``data`` (column → one value per city), indexed ``city``, built
+    as one block filled a column at a time (a frame made from the dict of columns
+    converts and joins each one: twice the time)."""
+    block = np.empty((len(cities), len(columns)), dtype="float64")
+    for position, column in enumerate(columns):
+        block[:, position] = data[column]
+    return pd.DataFrame(block, index=pd.Index(cities, name="city"), columns=columns)
 
 
 def check_problems(problems: list[Problem]) -> None:

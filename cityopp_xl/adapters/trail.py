@@ -126,20 +126,7 @@ def given_score_cells(pipeline: Pipeline) -> dict[tuple[str, str], str]:
         if not variable.prescored or variable.name not in values:
             continue
         column = values[variable.name]
-        cities, scores = column.index.tolist(), column.tolist()
-        bulk = addresses.column(variable.name) if hasattr(addresses, "column") else None
-        if bulk is not None:
-            # A column read in one step: one head, the cities' rows as numbers.
-            prefix, rows = bulk
-            parsed = _head(f"{prefix}1", copies) if prefix[-1:].isalpha() else None
-            if parsed is not None:
-                for city, score in zip(cities, scores):
-                    row = rows.get(city)
-                    held = _held(parsed, row, score) if row is not None else None
-                    if held:
-                        found[(city, variable.name)] = held
-                continue
-        for city, score in zip(cities, scores):
+        for city, score in zip(column.index.tolist(), column.tolist()):
             address = addresses.get((city, variable.name))
             if address is None:
                 continue
@@ -149,19 +136,13 @@ def given_score_cells(pipeline: Pipeline) -> dict[tuple[str, str], str]:
             parsed = heads[head]
             if parsed is None or len(head) == len(address):
                 continue
-            held = _held(parsed, int(address[len(head):]), score)
-            if held:
-                found[(city, variable.name)] = held
+            copy, c, reference = parsed
+            row = int(address[len(head):])
+            r = row - copy.first_row
+            raw = copy.cells[r][c] if 0 <= r < len(copy.cells) and c < len(copy.cells[r]) else None
+            if type(raw) in (int, float) and raw == score:
+                found[(city, variable.name)] = f"{reference}{row}"
     return found
-
-
-def _held(parsed: tuple, row: int, score) -> str | None:
-    """The reference of the cell at sheet row ``row`` of a parsed column (:func:`_head`)
-    when its copy held ``score`` as a number; else None."""
-    copy, c, reference = parsed
-    r = row - copy.first_row
-    raw = copy.cells[r][c] if 0 <= r < len(copy.cells) and c < len(copy.cells[r]) else None
-    return f"{reference}{row}" if type(raw) in (int, float) and raw == score else None
 
 
 def _head(address: str, copies: dict) -> tuple | None:
