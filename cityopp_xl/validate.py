@@ -430,6 +430,23 @@ class CellAddresses(Mapping):
             for pair, reference in dict(other).items():
                 self[pair] = reference
 
+    def cells_of(self, column) -> dict:
+        """Each city's cell of ``column`` as ``(prefix, row)``: ``("D1 data!C", 7)`` for
+        ``"D1 data!C7"`` (empty for a column with no cell). A column read in one step is
+        never made into references."""
+        cells = self._columns.get(column)
+        if cells is None:
+            return {}
+        if isinstance(cells, tuple):
+            prefix, rows = cells
+            return {city: (prefix, row) for city, row in rows.items()}
+        split = {}
+        for city, reference in cells.items():
+            prefix = reference.rstrip("0123456789")
+            if len(prefix) < len(reference):
+                split[city] = (prefix, int(reference[len(prefix) :]))
+        return split
+
     def __getitem__(self, pair) -> str:
         try:
             city, column = pair

@@ -13,11 +13,14 @@ import math
 
 import re
 import subprocess
+import textwrap
 from collections import OrderedDict
 from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import MASTER
 from libreoffice import render_pdf
@@ -42,6 +45,20 @@ def score_table(rows: int, columns: int, width: float = layout.WIDTH_SCORE) -> l
         widths={"A": 6, "B": layout.WIDTH_CITY} | {layout.column_letter(3 + i): width for i in range(columns)},
         print_title_rows="4:4",
     )
+
+
+#: Pieces of the texts rows are sized for: words, hyphenated and dashed words, CJK,
+#: digits, punctuation, and whitespace textwrap treats in its own ways.
+TEXT_PIECES = st.sampled_from(
+    ["a", "bb", "Shanghai", "x" * 14, "Digital-Intelligence", "Low-Carbon", "pre-scored", "ab-cd-ef", "-", "--", "—", "–", "1", "2025", "_",
+     "'", "(", ",", ".", "?", "城市", "长三角一体化", "é", " ", " ", " ", "  ", "\t", "\r", "\x0b", "\xa0", "\u3000", "\x85", "\u200b"]
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(TEXT_PIECES, min_size=1, max_size=30).map("".join), st.integers(1, 40))
+def test_wrapped_lines_counts_the_lines_textwrap_makes(text, per_line):
+    assert printing.wrapped_lines(text, per_line) == (len(textwrap.wrap(text, per_line, break_long_words=False, break_on_hyphens=True)) or 1)
 
 
 def test_a_score_table_of_60_cities_prints_on_one_portrait_page():

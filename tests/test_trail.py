@@ -18,7 +18,7 @@ import pytest
 from fixture_helpers import type_over
 from libreoffice import recalculated_values
 
-from cityopp_xl.adapters import layout, printing, render
+from cityopp_xl.adapters import layout, printing, render, trail
 from cityopp_xl.adapters.xlsx import recalc_file, validate_file
 from cityopp_xl.model import column_letter, column_number
 from cityopp_xl.pipeline import run
@@ -169,6 +169,17 @@ def test_no_note_column_without_published_figures():
     outputs = {o.name: o for o in render.render_outputs(run(inputs), [], run_time=RUN_TIME)}
     assert "Note" not in outputs[layout.SHEET_OVERALL].cells[3]
     assert not outputs[layout.SHEET_OVERALL].notes
+
+
+def test_given_scores_are_traced_to_their_cells_from_read_columns_and_from_cells_set_one_by_one():
+    inputs = validate_file(Path(__file__).parents[1] / "workbook" / "CityOpp2025.xlsm")[0]
+    pipeline = run(inputs)
+    given = trail.given_score_cells(pipeline)
+    # The 2025 master gives every variable's scores: each city's cell, on its data sheet.
+    assert len(given) == len(inputs.values.index) * len(inputs.framework.variables)
+    assert given["Shanghai", "Economic aggregate potential"] == "'D1 data'!B6"
+    inputs.addresses = dict(inputs.addresses.items())  # references set one by one, as code may give them
+    assert trail.given_score_cells(run(inputs)) == given
 
 
 def test_scores_computed_from_raw_values_say_so_on_their_header_and_link_to_the_indicator_scores():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as _dt
-import getpass
 import json
 
 import pandas as pd
@@ -231,6 +230,8 @@ def problems_sheet(problems: list[Problem], run_time: str | None = None, after: 
 
 
 def _user() -> str:
+    import getpass  # once a run
+
     try:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name on some hosts (containers, services)

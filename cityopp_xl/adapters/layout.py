@@ -545,13 +545,14 @@ def _ranked_rows(columns: dict, rank: pd.Series, order: list[str]) -> list[list]
     building it: the rank, the city and each column's values, by the same stable lexsort."""
     series = list(columns.values())
     index = series[0].index
-    ranks = rank.reindex(index).to_numpy()
+    on_index = lambda s: s if s.index.equals(index) else s.reindex(index)  # noqa: E731 - a pipeline's tables share their index
+    ranks = on_index(rank).to_numpy()
     place = {city: i for i, city in enumerate(order)}
     labels = index.tolist()
     positions = np.array([place.get(city, np.nan) for city in labels], dtype="float64")
     chosen = np.lexsort((positions, ranks))
     lists = [ranks[chosen].tolist(), [labels[i] for i in chosen]]
-    lists += [s.reindex(index).to_numpy()[chosen].tolist() for s in series]
+    lists += [on_index(s).to_numpy()[chosen].tolist() for s in series]
     return [list(row) for row in zip(*lists)]
 
 

@@ -6,7 +6,6 @@ gives a function returning one sheet's values as a 2-D list (one bulk read per s
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import Callable, Iterable
 
@@ -144,6 +143,8 @@ def read_inputs(
 
 def missing_sheet_problem(sheet: str, names: list[str]) -> Problem:
     """A required sheet that is not in the workbook, naming a sheet that looks renamed."""
+    import difflib  # only when a sheet is missing
+
     def loose(name: str) -> str:
         return "".join(name.split()).casefold()
 

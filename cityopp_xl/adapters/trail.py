@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from ..model import column_letter, column_number, quote_sheet, tuples
 from ..pipeline import Pipeline
+from ..validate import CellAddresses
 from . import layout
 
 #: Where the score sheets', Overall's and Ranks' tables sit.
@@ -117,31 +118,35 @@ def given_score_cells(pipeline: Pipeline) -> dict[tuple[str, str], str]:
     inputs = pipeline.inputs
     copies = getattr(inputs, "table_copies", {}) or {}
     values = inputs.values
+    names = [v.name for v in pipeline.framework.variables if v.prescored and v.name in values]
+    found: dict[tuple[str, str], str] = {}
+    if not names:
+        return found
+    # Each column's scores as one list, and its cells as (sheet and column, row): the
+    # sheet and column of a table's cells are parsed once, not each cell's reference.
     addresses = inputs.addresses
-    found = {}
-    # An address is its column's head (sheet and letter) and a row: each head is parsed
-    # once, not each of the column's cells.
+    if not isinstance(addresses, CellAddresses):  # a plain mapping (inputs made in code)
+        addresses = CellAddresses()
+        addresses.update(inputs.addresses)
+    cities = values.index.tolist()
     heads: dict[str, tuple | None] = {}
-    for variable in pipeline.framework.variables:
-        if not variable.prescored or variable.name not in values:
-            continue
-        column = values[variable.name]
-        for city, score in zip(column.index.tolist(), column.tolist()):
-            address = addresses.get((city, variable.name))
-            if address is None:
+    for name, scores in zip(names, values[names].to_numpy().T.tolist()):
+        cells = addresses.cells_of(name)
+        for city, score in zip(cities, scores):
+            cell = cells.get(city)
+            if cell is None:
                 continue
-            head = address.rstrip("0123456789")
+            head, row = cell
             if head not in heads:
-                heads[head] = _head(address, copies)
+                heads[head] = _head(f"{head}{row}", copies)
             parsed = heads[head]
-            if parsed is None or len(head) == len(address):
+            if parsed is None:
                 continue
             copy, c, reference = parsed
-            row = int(address[len(head):])
             r = row - copy.first_row
             raw = copy.cells[r][c] if 0 <= r < len(copy.cells) and c < len(copy.cells[r]) else None
             if type(raw) in (int, float) and raw == score:
-                found[(city, variable.name)] = f"{reference}{row}"
+                found[(city, name)] = f"{reference}{row}"
     return found
 
 

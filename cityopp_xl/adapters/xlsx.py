@@ -31,14 +31,6 @@ from .integrity import SheetFeatures, TableRange, check_sheet_size
 from .package import PackageError, check_package, remove_stale_temporaries, write_atomically
 from .reader import read_inputs
 
-try:  # openpyxl parses through defusedxml when it is installed (a dependency)
-    from defusedxml import DefusedXmlException as _UNSAFE_XML
-except ImportError:  # pragma: no cover - the pre-flight check still refuses DTDs
-
-    class _UNSAFE_XML(Exception):  # noqa: N801
-        """Never raised: stands in for defusedxml's error when it is missing."""
-
-
 MACRO_SUFFIXES = {".xlsm", ".xltm", ".xlam"}
 #: openpyxl is imported where it is used: a Recalculate or a validation of a file never
 #: needs it (adapters/xlsxpackage.py), and importing it is a fifth of the run on a
@@ -96,6 +88,11 @@ def load_book(path: Path, *, read_only: bool = False, data_only: bool = False):
     from openpyxl.utils.exceptions import InvalidFileException
     import openpyxl
 
+    try:  # openpyxl parses through defusedxml when it is installed (a dependency)
+        from defusedxml import DefusedXmlException as unsafe_xml
+    except ImportError:  # pragma: no cover - the pre-flight check still refuses DTDs
+        unsafe_xml = ()  # never matched
+
     path = Path(path)
     check_package(path)
     keep_vba = path.suffix.lower() in MACRO_SUFFIXES and not read_only
@@ -103,7 +100,7 @@ def load_book(path: Path, *, read_only: bool = False, data_only: bool = False):
         return openpyxl.load_workbook(path, read_only=read_only, data_only=data_only, keep_vba=keep_vba, keep_links=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, AttributeError, IndexError, ElementTree.ParseError, etree.XMLSyntaxError, zlib.error, EOFError) as exc:
         cause: BaseException | None = exc
-        while cause is not None and not isinstance(cause, _UNSAFE_XML):
+        while cause is not None and not isinstance(cause, unsafe_xml):
             cause = cause.__cause__ or cause.__context__
         if cause is not None:  # openpyxl wraps defusedxml's refusal in a ValueError
             raise PackageError(
