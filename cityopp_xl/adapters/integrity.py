@@ -303,10 +303,8 @@ def add_output_fingerprints(outputs: list[layout.SheetOutput]) -> None:
     log = next((o for o in outputs if o.name == layout.SHEET_LOG), None)
     if log is None:
         return
-    rows = [list(r) for r in log.cells]
-    rows.append([])
-    rows.append(list(FINGERPRINT_HEADER))
-    header = len(rows)
+    rows = [[], list(FINGERPRINT_HEADER)]
+    header = len(log.cells) + len(rows)
     for output in outputs:
         if output is log:
             continue
@@ -327,7 +325,7 @@ def add_output_fingerprints(outputs: list[layout.SheetOutput]) -> None:
                 format_fingerprint(output),
             ]
         )
-    log.cells = layout._rect(rows)
+    log.cells = layout.extended_rect(log.cells, rows)
     log.bold = list(log.bold) + [f"A{header}:F{header}"]
 
 

@@ -528,6 +528,17 @@ def _rect(rows: list[list]) -> list[list]:
     return rect
 
 
+def extended_rect(cells: list[list], rows: list[list]) -> list[list]:
+    """``_rect(cells + rows)`` for ``cells`` that :func:`_rect` made: only the new rows are
+    read, and the old ones padded again only when a new one is wider (the Log's output
+    fingerprints go under its 1,200 rows)."""
+    added = _rect(rows) if rows else []
+    width = max(len(cells[0]) if cells else 0, len(added[0]) if added else 0)
+    if cells and len(cells[0]) < width:
+        cells = [row + [None] * (width - len(row)) for row in cells]
+    return list(cells) + [row + [None] * (width - len(row)) for row in added]
+
+
 def _sorted_by_rank(frame: pd.DataFrame, rank: pd.Series, order: list[str]) -> pd.DataFrame:
     # Ties keep edition order (the report's own order within ties is not published as data). One stable lexsort of the arrays
     # (rank, then edition position): assign, reindex and a two-key sort_values took about

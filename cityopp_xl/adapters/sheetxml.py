@@ -580,9 +580,13 @@ def _shape(element) -> tuple:
 # --------------------------------------------------------------------------- writing
 
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: A character :func:`_escape` changes: markup, or one XML cannot hold.
+_ESCAPED = re.compile('[&<>"\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]')
 
 
 def _escape(text: str) -> str:
+    if not _ESCAPED.search(text):  # most texts and formulas: one search
+        return text
     text = _escape_markup(text)
     if _ILLEGAL.search(text):
         text = _ILLEGAL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
