@@ -89,16 +89,24 @@ def round_significant(values, digits: int = SIGNIFICANT_DIGITS):
         # Arrays in and out: a Series made and set back per column cost 0.016 s of a
         # Recalculate of the 2025 master (the analysis's 15 tables, most of them all
         # float, rounded in one array each).
+        # A table whose numbers are rounded already (most of the analysis's: they are
+        # made from rounded figures) is returned as it is, not made again.
         floats = [position for position, dtype in enumerate(values.dtypes.tolist()) if dtype == np.float64]
         if not floats:
             return values
         if len(floats) == len(values.columns):
-            return pd.DataFrame(round_significant(values.to_numpy(), digits), index=values.index, columns=values.columns)
+            array = values.to_numpy()
+            rounded_array = round_significant(array, digits)
+            return values if np.array_equal(rounded_array, array, equal_nan=True) else pd.DataFrame(rounded_array, index=values.index, columns=values.columns)
         # A shallow copy (its columns are replaced, never changed in place): a deep copy
         # and a dtype compared with a text per column were half of the time.
-        rounded = values.copy(deep=False)
+        rounded = values
         for position in floats:
-            rounded.isetitem(position, round_significant(values.iloc[:, position].to_numpy(), digits))
+            column = values.iloc[:, position].to_numpy()
+            rounded_column = round_significant(column, digits)
+            if not np.array_equal(rounded_column, column, equal_nan=True):
+                rounded = values.copy(deep=False) if rounded is values else rounded
+                rounded.isetitem(position, rounded_column)
         return rounded
     if isinstance(values, pd.Series):
         if values.dtype != "float64":

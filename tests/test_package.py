@@ -136,6 +136,28 @@ def test_a_doctype_hidden_behind_a_long_prolog_is_refused(tmp_path):
         load_book(path)
 
 
+def test_a_doctype_past_the_first_read_of_a_part_is_refused(tmp_path):
+    """The pre-flight check reads 4 KB of a part first and the rest of its 64 KB only
+    when the root element is not there yet: a prolog of 10 KB is still read whole."""
+    sheet = part(D1_PART)
+    hidden = b'<?xml version="1.0"?>\n<!--' + b" " * (10 * 1024) + b'-->\n<!DOCTYPE worksheet [<!ENTITY a "b">]>\n' + sheet
+    path = rebuild(RAW_FIXTURE, tmp_path / "doctype.xlsx", {D1_PART: hidden})
+    with pytest.raises(PackageError, match=r"doctype\.xlsx: the part xl/worksheets/sheet5\.xml declares a document type"):
+        check_package(path)
+
+
+def test_a_used_range_past_the_first_read_of_a_sheet_is_checked(tmp_path):
+    """A sheet whose cells do not start in its first 4 KB is read up to 64 KB for its
+    recorded used range, as before."""
+    sheet = part(D1_PART)
+    start = re.search(rb"<worksheet[^>]*>", sheet).end()
+    padded = sheet[:start] + b"<!--" + b" " * (10 * 1024) + b"-->" + re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:I2000000"', sheet[start:])
+    assert b'ref="A1:I2000000"' in padded
+    path = rebuild(RAW_FIXTURE, tmp_path / "padded.xlsx", {D1_PART: padded})
+    with pytest.raises(PackageError, match=r"padded\.xlsx: .*\(refused unread, part xl/worksheets/sheet5\.xml\)"):
+        check_package(path)
+
+
 # --------------------------------------------------------------------------- links, formulas, macros
 
 

@@ -48,6 +48,9 @@ RATIO_FLOOR = 1024 * 1024  # parts smaller than this are never refused for their
 MAX_PARTS = 10_000
 #: How much of an XML part is read to find its prolog and (for a worksheet) its dimension.
 HEAD_BYTES = 64 * 1024
+#: What is read of a part first: its prolog and root, and a sheet's used range, are there
+#: unless the part is written unusually (then up to :data:`HEAD_BYTES` is read).
+FIRST_BYTES = 4 * 1024
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ROOT_START = re.compile(rb"<[A-Za-z_]")
@@ -105,7 +108,9 @@ def check_package(path: Path) -> None:
         for info in infos:
             if info.is_dir() or not info.filename.lower().endswith((".xml", ".rels", ".vml")):
                 continue
-            head = _head(path, archive, info)
+            head = _head(path, archive, info, FIRST_BYTES)
+            if len(head) == FIRST_BYTES and (not _ROOT_START.search(head) or (info.filename in sheets and not _SHEET_DATA.search(head))):
+                head = _head(path, archive, info, HEAD_BYTES)
             root = _ROOT_START.search(head)
             if root is None and len(head) == HEAD_BYTES:
                 raise _refuse(
@@ -148,11 +153,11 @@ def _check_sizes(path: Path, infos: list[zipfile.ZipInfo]) -> None:
         raise _refuse(path, f"parts that unpack to {_mib(total)} in all", f"at most {_mib(MAX_PACKAGE_BYTES)} in all (refused unread)")
 
 
-def _head(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
-    """The first :data:`HEAD_BYTES` of a part, inflating no more than that."""
+def _head(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, size: int = HEAD_BYTES) -> bytes:
+    """The first ``size`` bytes of a part, inflating no more than that."""
     try:
         with archive.open(info) as part:
-            return part.read(HEAD_BYTES)
+            return part.read(size)
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
         # RuntimeError: a part encrypted with a zip password; NotImplementedError: an
         # unsupported compression method.
