@@ -212,6 +212,10 @@ class Framework:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per indicator with the columns of :data:`FRAMEWORK_COLUMNS`."""
+        return pd.DataFrame(self.records(), columns=list(FRAMEWORK_COLUMNS))
+
+    def records(self) -> list[dict]:
+        """The rows of :meth:`to_frame`, one dict per indicator."""
         rows = []
         for variable in self.variables:
             for indicator in variable.indicators:
@@ -230,7 +234,7 @@ class Framework:
                         "source": indicator.source,
                     }
                 )
-        return pd.DataFrame(rows, columns=list(FRAMEWORK_COLUMNS))
+        return rows
 
     def rules(self) -> dict:
         """The rules in force, JSON-serialisable (for the run log)."""
@@ -292,10 +296,16 @@ def tuples(frame: pd.DataFrame):
 
 
 def with_dtypes(frame: pd.DataFrame, dtypes: dict) -> pd.DataFrame:
-    """``frame.astype(dtypes)`` for a few named columns: each is converted and set on a
-    shallow copy (``astype`` with a dict rebuilds the whole frame, about 1 ms a table)."""
-    result = frame.copy(deep=False)
+    """``frame.astype(dtypes)`` for a few named columns: each not of its dtype already is
+    converted and set on a shallow copy (``astype`` with a dict rebuilds the whole frame,
+    about 1 ms a table); ``frame`` itself when every column is."""
+    current = dict(zip(frame.columns, frame.dtypes.tolist()))
+    result = frame
     for column, dtype in dtypes.items():
+        if current.get(column) == dtype:
+            continue
+        if result is frame:
+            result = frame.copy(deep=False)
         result[column] = frame[column].astype(dtype)
     return result
 

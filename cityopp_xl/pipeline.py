@@ -280,12 +280,25 @@ def _csv_text(index_name, labels: list, columns: list, texts: list[list[str]]) -
     return buffer.getvalue()
 
 
+def _framework_fingerprint(framework) -> str:
+    """``fingerprint(framework.to_frame())``, from the framework's rows when every value
+    is a text or blank (always, as read from a workbook): the same CSV text (to_csv
+    writes a blank as an empty field, through the same csv quoting) without the frame."""
+    records = framework.records()
+    columns = list(records[0]) if records else []
+    if not records or not all(type(value) is str or value is None for record in records for value in record.values()):
+        return fingerprint(framework.to_frame())
+    texts = [["" if record[column] is None else record[column] for record in records] for column in columns]
+    text = _csv_text(None, list(range(len(records))), columns, texts)
+    return hashlib.sha256(text.encode("utf-8") + b"\x00").hexdigest()[:16]
+
+
 def input_fingerprints(inputs: Inputs) -> dict[str, str]:
     """A fingerprint of each input: the framework, the cities, the settings and each
     dimension's data, plus ``all`` over everything."""
     framework = inputs.framework
     prints = {
-        "framework": fingerprint(framework.to_frame()),
+        "framework": _framework_fingerprint(framework),
         "cities": fingerprint(list(inputs.values.index)),
         "settings": fingerprint(inputs.settings.to_dict()),
     }

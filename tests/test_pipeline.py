@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import sys
 import pandas as pd
 import pytest
 
+from cityopp_xl import pipeline
 from cityopp_xl.pipeline import STAGES, STEPS, input_fingerprints, run
 
 
@@ -77,6 +79,17 @@ def test_fingerprints_change_only_for_the_sheet_that_changed(example_inputs):
     assert after["Alpha"] == before["Alpha"]
     assert after["Beta"] != before["Beta"]
     assert after["all"] != before["all"]
+
+
+@pytest.mark.parametrize("unit", ["", None, 'per 10,000 "residents"\nin 2024', 2024])
+def test_the_framework_fingerprint_is_that_of_its_frame(example_inputs, unit):
+    """Made from the framework's rows (texts and blanks), the fingerprint is the one of
+    its frame's CSV, whatever the texts hold; a value of another type takes the frame."""
+    framework = example_inputs.framework
+    first = framework.variables[0]
+    changed = dataclasses.replace(first, indicators=(dataclasses.replace(first.indicators[0], unit=unit, name="Rate, \"adjusted\""),) + first.indicators[1:])
+    framework = dataclasses.replace(framework, variables=(changed,) + framework.variables[1:])
+    assert pipeline._framework_fingerprint(framework) == pipeline.fingerprint(framework.to_frame())
 
 
 def test_core_modules_import_neither_xlwings_nor_openpyxl():
