@@ -147,6 +147,11 @@ class _Cells:
             return self.frame.at[row, column]
         if self.rows is None:
             self.rows = {label: i for i, label in enumerate(self.frame.index.tolist())}
+            # A frame of one dtype (the data, the published figures) is read as one
+            # array, its columns sliced from it: a column selected by label is a Series.
+            if self.frame.columns.is_unique and len(set(self.frame.dtypes.tolist())) == 1:
+                block = self.frame.to_numpy()
+                self.columns = {label: block[:, i] for i, label in enumerate(self.frame.columns)}
         values = self.columns.get(column)
         if values is None:
             values = self.columns[column] = self.frame[column].to_numpy()

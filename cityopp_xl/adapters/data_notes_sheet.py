@@ -3,6 +3,8 @@ each row linked to the cell that holds what the workbook uses (see :mod:`cityopp
 
 from __future__ import annotations
 
+import collections
+
 import pandas as pd
 
 from ..datanotes import KIND_INCONSISTENT, KIND_PRESCORED, KIND_TRANSCRIPTION, find_data_notes
@@ -55,11 +57,19 @@ def render_data_notes(
     # Each transcription note's first row (with the note's text) first, then the further
     # cells of the notes (one line each), then the other kinds: the rows that wrap stand
     # together (in Excel, each block of wrapped rows is one call, each row's height another).
-    further = notes["why"].str.startswith("Part of note ") & (notes["kind"] == KIND_TRANSCRIPTION)
-    notes = pd.concat([notes[~further & (notes["kind"] == KIND_TRANSCRIPTION)], notes[further], notes[notes["kind"] != KIND_TRANSCRIPTION]])
-    counts = notes["kind"].value_counts()
-    transcribed = int(counts.get(KIND_TRANSCRIPTION, 0))
-    noted = notes.loc[notes["kind"] == KIND_TRANSCRIPTION, "note"].nunique()
+    # (The rows as tuples, ordered and counted in plain Python: filtered frames and their
+    # concatenation took 0.002 s of a Recalculate of the 2025 master.)
+    records = list(tuples(notes))
+    transcriptions = [r for r in records if r.kind == KIND_TRANSCRIPTION]
+    further = [isinstance(r.why, str) and r.why.startswith("Part of note ") for r in transcriptions]
+    records = (
+        [r for r, part in zip(transcriptions, further) if not part]
+        + [r for r, part in zip(transcriptions, further) if part]
+        + [r for r in records if r.kind != KIND_TRANSCRIPTION]
+    )
+    counts = collections.Counter(r.kind for r in records)
+    transcribed = counts[KIND_TRANSCRIPTION]
+    noted = len({r.note for r in transcriptions if r.note is not None and r.note == r.note})  # nunique: blanks not counted
     said = []
     if transcribed:
         said.append(
@@ -71,7 +81,7 @@ def render_data_notes(
         (KIND_PRESCORED, "pre-scored column that breaks its declared rule", "pre-scored columns that break their declared rule"),
     )
     for kind, one, many in kinds:
-        count = int(counts.get(kind, 0))
+        count = counts[kind]
         if count:
             said.append(f"{count} {one if count == 1 else many}")
     listing = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
@@ -82,7 +92,7 @@ def render_data_notes(
         HEADER,
     ]
     links: dict[str, str] = {}
-    for record in tuples(notes):
+    for record in records:
         cell = record.cell if isinstance(record.cell, str) else None
         if cell is None and isinstance(record.computed, str):
             cell = computed_cell(outputs, pipeline, record.city, record.computed)
