@@ -170,7 +170,7 @@ def _to_formulas(output: layout.SheetOutput, rows: dict[str, int], total: str, m
     values = output.cells
     first, last = SCORE.first_row, max(rows.values(), default=SCORE.first_row)
     end = column_number(total)
-    before = column_letter(end - 1)
+    before, start_letter = column_letter(end - 1), SCORE.letter(0)
     rank, start = column_number(SCORE.letter("rank")), column_number(SCORE.letter(0))
     cells = [list(row) for row in values]
     for city, r in rows.items():
@@ -178,7 +178,7 @@ def _to_formulas(output: layout.SheetOutput, rows: dict[str, int], total: str, m
         row[rank - 1] = Formula(f"=RANK({total}{r},{total}${first}:{total}${last})")
         for c in range(start, end):
             row[c - 1] = make(city, r, c - start, row[c - 1])
-        row[end - 1] = Formula(f"=SUM({SCORE.letter(0)}{r}:{before}{r})")
+        row[end - 1] = Formula(f"=SUM({start_letter}{r}:{before}{r})")
         if tier is not None:
             row[end] = tier(r)
     output.cells = _cells(cells)
