@@ -352,7 +352,8 @@ def _fit_pages(output: SheetOutput, width_of, table_columns: int) -> None:
     height_of = lambda row: output.row_heights.get(row, TITLE_FONT_SIZE * 1.35 if row == 1 else LINE_HEIGHT)  # noqa: E731
     last_row = max(last_row, 1)
     width = sum(column_points(width_of(c)) for c in range(1, max(last_column, 1) + 1))
-    height = sum(height_of(row) for row in range(1, last_row + 1))
+    heights = [height_of(row) for row in range(1, last_row + 1)]
+    height = sum(heights)
     title_height = 0.0
     if output.print_title_rows:
         first, _, last = output.print_title_rows.partition(":")
@@ -364,7 +365,7 @@ def _fit_pages(output: SheetOutput, width_of, table_columns: int) -> None:
     page_width, page_height = PRINTABLE[orientation]
     body = height - title_height
     scale = min(1.0, page_width * output.pages_wide / width if width else 1.0, tall * page_height / (body + tall * title_height))
-    breaks = _heading_breaks(output, [height_of(row) for row in range(1, last_row + 1)], page_height / scale - title_height)
+    breaks = _heading_breaks(output, heights, page_height / scale - title_height)
     output.row_breaks = sorted(set(output.row_breaks) | set(breaks))
     output.pages_tall = tall + len(breaks)
 
