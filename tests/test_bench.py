@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -56,6 +57,27 @@ def test_big_workbook_scores_like_its_frames(tmp_path):
     framework = make_big.big_framework()
     expected = make_big.big_values(framework, make_big.big_cities(40))
     assert (inputs.values.fillna(-1).to_numpy() == expected.fillna(-1).to_numpy()).all()
+
+
+def load_bench():
+    spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_run", module)  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_child_process_peak_memory_is_its_own_not_the_benchmarks():
+    """The benchmark's own memory (it writes the big workbook) does not count in the peak
+    of the processes it measures, and a child's own peak does."""
+    bench = load_bench()
+    ballast = bytearray(b"x") * (300 << 20)  # the benchmark at 300 MiB, every page written
+    small = bench.run_child(["-c", "pass"])
+    large = bench.run_child(["-c", "ballast = bytearray(b'x') * (150 << 20)"])
+    assert len(ballast) == 300 << 20
+    assert small.peak_mib < 100, small
+    assert 150 <= large.peak_mib < 250, large
+    assert 0 < small.seconds < large.seconds + 5
 
 
 def test_bench_prints_one_line_per_figure_and_the_failed_count():
