@@ -149,7 +149,7 @@ class _Cells:
             self.rows = {label: i for i, label in enumerate(self.frame.index.tolist())}
             # A frame of one dtype (the data, the published figures) is read as one
             # array, its columns sliced from it: a column selected by label is a Series.
-            if self.frame.columns.is_unique and len(set(self.frame.dtypes.tolist())) == 1:
+            if len(set(self.frame.dtypes.tolist())) == 1:
                 block = self.frame.to_numpy()
                 self.columns = {label: block[:, i] for i, label in enumerate(self.frame.columns)}
         values = self.columns.get(column)

@@ -289,7 +289,11 @@ def _framework_fingerprint(framework) -> str:
     if not records or not all(type(value) is str or value is None for record in records for value in record.values()):
         return fingerprint(framework.to_frame())
     texts = [["" if record[column] is None else record[column] for record in records] for column in columns]
-    text = _csv_text(None, list(range(len(records))), columns, texts)
+    return _csv_fingerprint(_csv_text(None, list(range(len(records))), columns, texts))
+
+
+def _csv_fingerprint(text: str) -> str:
+    """``fingerprint(frame)`` of the frame whose CSV text (:func:`_csv`) is ``text``."""
     return hashlib.sha256(text.encode("utf-8") + b"\x00").hexdigest()[:16]
 
 
@@ -313,8 +317,7 @@ def input_fingerprints(inputs: Inputs) -> dict[str, str]:
             if not columns:
                 prints[dimension] = fingerprint(values[columns])
                 continue
-            text = _csv_text(values.index.name, labels, columns, [texts[c] for c in columns])
-            prints[dimension] = hashlib.sha256(text.encode("utf-8") + b"\x00").hexdigest()[:16]
+            prints[dimension] = _csv_fingerprint(_csv_text(values.index.name, labels, columns, [texts[c] for c in columns]))
     else:
         for dimension in framework.dimensions:
             prints[dimension] = fingerprint(values[framework.input_columns(dimension)])
